@@ -1,0 +1,161 @@
+/**
+ * Backend selection: use the fastest TensorFlow.js backend that loads on this machine,
+ * and say which one is active and why each faster one was skipped.
+ *
+ * Order: node-gpu (libtensorflow with CUDA), node (libtensorflow on CPU), wasm (XNNPACK, no native
+ * download), cpu (plain JavaScript). `@tensorflow/tfjs-node` and `-node-gpu` are optional
+ * dependencies: their install downloads libtensorflow, which fails on an offline machine, and npm
+ * then skips them quietly. `TSDL_BACKEND=<name>` forces one backend.
+ *
+ * Introduced in notebook 01.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The backends tsdl knows, fastest first. */
+export const BACKENDS = ["node-gpu", "node", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** What happened to one candidate backend during selection. */
+export interface BackendAttempt {
+  name: BackendName;
+  /** active: selected; skipped: tried and failed, or excluded by TSDL_BACKEND; unused: not tried because a faster one loaded. */
+  status: "active" | "skipped" | "unused";
+  /** One human-readable sentence. */
+  reason: string;
+}
+
+/** The result of backend selection. */
+export interface BackendInfo {
+  active: BackendName;
+  /** The tfjs backend name behind it (`tensorflow`, `wasm` or `cpu`). */
+  tfBackend: string;
+  attempts: BackendAttempt[];
+  /** One line per backend, in order. */
+  toString(): string;
+}
+
+/** How a backend is loaded; injected so tests can simulate missing modules. */
+export interface BackendLoader {
+  /** Load the module(s) for `name` and make `tf.setBackend` possible; throws when unavailable. */
+  load(name: BackendName): Promise<string>;
+}
+
+const OPTIONAL_HINT =
+  "optional dependency; its install downloads libtensorflow, which needs internet access";
+
+function describeError(name: BackendName, err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string } | null)?.code;
+  const pkg = name === "node-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+  if (code === "MODULE_NOT_FOUND" && msg.includes(pkg)) {
+    return `${pkg} is not installed (${OPTIONAL_HINT})`;
+  }
+  const firstLine = msg.split("\n").find((l) => l.trim() !== "") ?? msg;
+  return `failed to load: ${firstLine.trim()}`;
+}
+
+/** The default loader: requires the packages from this package's node_modules. */
+export const defaultLoader: BackendLoader = {
+  async load(name) {
+    switch (name) {
+      case "node-gpu":
+        require("@tensorflow/tfjs-node-gpu");
+        return "tensorflow";
+      case "node":
+        require("@tensorflow/tfjs-node");
+        return "tensorflow";
+      case "wasm":
+        require("@tensorflow/tfjs-backend-wasm");
+        return "wasm";
+      case "cpu":
+        return "cpu";
+    }
+  },
+};
+
+let current: BackendInfo | null = null;
+
+function format(attempts: BackendAttempt[]): string {
+  const width = Math.max(...attempts.map((a) => a.name.length));
+  return attempts.map((a) => `${a.name.padEnd(width)}  ${a.status}: ${a.reason}`).join("\n");
+}
+
+function describeActive(name: BackendName): string {
+  switch (name) {
+    case "node-gpu":
+      return "libtensorflow with CUDA";
+    case "node":
+      return "libtensorflow on the CPU";
+    case "wasm": {
+      const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
+      const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
+      return `WebAssembly (XNNPACK), SIMD ${simd ? "on" : "off"}, threads ${threads ? "on" : "off"}`;
+    }
+    case "cpu":
+      return "plain JavaScript, the slowest backend";
+  }
+}
+
+/**
+ * Pick and activate the best backend. Safe to call more than once: later calls return the
+ * first result unless `force` is set.
+ */
+export async function initBackend(
+  options: { env?: NodeJS.ProcessEnv; loader?: BackendLoader; force?: boolean } = {},
+): Promise<BackendInfo> {
+  if (current && !options.force) return current;
+  const env = options.env ?? process.env;
+  const loader = options.loader ?? defaultLoader;
+  const forced = env.TSDL_BACKEND?.trim();
+  if (forced && !(BACKENDS as readonly string[]).includes(forced)) {
+    throw new Error(
+      `TSDL_BACKEND=${JSON.stringify(forced)} is not a backend; expected one of ${BACKENDS.join(", ")}`,
+    );
+  }
+  const attempts: BackendAttempt[] = [];
+  let active: { name: BackendName; tfBackend: string } | null = null;
+  for (const name of BACKENDS) {
+    if (active) {
+      attempts.push({ name, status: "unused", reason: `not tried, ${active.name} loaded first` });
+      continue;
+    }
+    if (forced && name !== forced) {
+      attempts.push({ name, status: "skipped", reason: `TSDL_BACKEND=${forced} forces ${forced}` });
+      continue;
+    }
+    try {
+      const tfBackend = await loader.load(name);
+      if (!(await tf.setBackend(tfBackend))) {
+        throw new Error(`tf.setBackend("${tfBackend}") returned false`);
+      }
+      await tf.ready();
+      active = { name, tfBackend };
+      attempts.push({ name, status: "active", reason: describeActive(name) });
+    } catch (err) {
+      if (forced) {
+        throw new Error(`TSDL_BACKEND=${forced}: ${describeError(name, err)}`);
+      }
+      attempts.push({ name, status: "skipped", reason: describeError(name, err) });
+    }
+  }
+  if (!active) throw new Error(`no TensorFlow.js backend loaded:\n${format(attempts)}`);
+  if (active.tfBackend === "cpu") {
+    // tfjs-backend-cpu prints a banner urging tfjs-node on first use; backendInfo() already
+    // explains the choice, so silence it.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  }
+  const { name, tfBackend } = active;
+  current = { active: name, tfBackend, attempts, toString: () => format(attempts) };
+  return current;
+}
+
+/**
+ * Which backend is active and why each faster one was skipped, one line per backend.
+ * Throws if `initBackend()` has not run yet.
+ */
+export function backendInfo(): BackendInfo {
+  if (!current) {
+    throw new Error("no backend chosen yet: call `await dl.initBackend()` first");
+  }
+  return current;
+}

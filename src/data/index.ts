@@ -1,0 +1,2 @@
+/** src/data: filled in by its issue; see the README. */
+export {};

@@ -1,0 +1,2 @@
+/** src/models: filled in by its issue; see the README. */
+export {};

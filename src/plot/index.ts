@@ -1,0 +1,2 @@
+/** src/plot: filled in by its issue; see the README. */
+export {};

@@ -1,0 +1,2 @@
+/** The tsdl package version, read from package.json. */
+export const version: string = (require("../../package.json") as { version: string }).version;
