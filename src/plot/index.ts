@@ -1,2 +1,11 @@
-/** src/plot: filled in by its issue; see the README. */
-export {};
+/**
+ * Figures that render themselves in notebooks (plotly), in reports, in nbconvert (static SVG) and
+ * in a terminal (a text summary).
+ */
+export { Figure, PLOTLY_MIME } from "./figure";
+export type { Trace, Layout } from "./figure";
+export { line, scatter, heatmap, histogram, subplots, decisionBoundary, bin } from "./builders";
+export type { AxesOptions, Series } from "./builders";
+export { imageGrid, ImageGrid } from "./images";
+export type { ImageGridOptions } from "./images";
+export { plotlyJs, scriptJson } from "./html";

@@ -1,0 +1,105 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PNG } from "pngjs";
+import * as plot from "../../src/plot";
+import { toBundle } from "../../src/display";
+
+test("a line chart renders itself as plotly JSON, a static SVG and a text summary", () => {
+  const fig = plot.line({ loss: [2.5, 1.25, 0.5], acc: [0.1, 0.6, 0.9] }, { title: "Training", xLabel: "epoch" });
+  const bundle = toBundle(fig);
+  assert.deepEqual(Object.keys(bundle).sort(), [plot.PLOTLY_MIME, "text/html", "text/plain"].sort());
+  const spec = bundle[plot.PLOTLY_MIME] as { data: plot.Trace[]; layout: plot.Layout };
+  assert.deepEqual(spec.data.map((t) => t.name), ["loss", "acc"]);
+  assert.deepEqual(spec.data[0].y, [2.5, 1.25, 0.5]);
+  assert.deepEqual(spec.data[0].x, [0, 1, 2]);
+  assert.equal(spec.layout.title?.text, "Training");
+  const svg = bundle["text/html"] as string;
+  assert.equal((svg.match(/<polyline/g) ?? []).length, 2, "one polyline per series");
+  assert.match(bundle["text/plain"] as string, /loss: 3 points, first 2\.5, last 0\.5, min 0\.5, max 2\.5/);
+  // JSON round trip: what the kernel sends must be plain data.
+  assert.deepEqual(JSON.parse(JSON.stringify(spec)), spec);
+});
+
+test("text from values is escaped in the static SVG", () => {
+  const fig = plot.line([{ name: "<script>alert(1)</script>", y: [1, 2] }], { title: "a<b & c" });
+  const svg = fig.toSvg();
+  assert.ok(!svg.includes("<script>"), svg);
+  assert.match(svg, /&lt;script&gt;/);
+  assert.match(svg, /a&lt;b &amp; c/);
+});
+
+test("mismatched lengths are clear errors", () => {
+  assert.throws(() => plot.line([{ name: "s", x: [1, 2, 3], y: [1, 2] }]), /series s has 3 x values and 2 y values/);
+  assert.throws(() => plot.heatmap([[1, 2], [3]]), /row 1 has 1 values, expected 2/);
+  assert.throws(() => plot.scatter({ x: [1], y: [1], labels: [0, 1] }), /2 labels for 1 points/);
+  assert.throws(() => plot.histogram([1, 2], { bins: 0 }), /bins must be a positive integer, found 0/);
+});
+
+test("histogram bins every value once", () => {
+  const values = Array.from({ length: 1000 }, (_, i) => (i * 7919) % 101);
+  const { edges, counts } = plot.bin(values, 10);
+  assert.equal(edges.length, 11);
+  assert.equal(counts.reduce((a, b) => a + b, 0), 1000);
+  assert.equal(edges[0], 0);
+  assert.equal(edges[10], 100);
+  const fig = plot.histogram({ before: values, after: values.map((v) => v / 100) }, { bins: 10 });
+  assert.equal(fig.data.length, 2);
+  assert.match(fig.toText(), /before: n=1000/);
+});
+
+test("subplots put each figure on its own axes and keep one colour per series name", () => {
+  const a = plot.line({ train: [1, 0.5], val: [1.1, 0.7] }, { title: "loss" });
+  const b = plot.line({ train: [0.5, 0.9], val: [0.4, 0.8] }, { title: "accuracy" });
+  const fig = plot.subplots([a, b]);
+  assert.deepEqual(fig.data.map((t) => `${t.name}@${t.xaxis}/${t.yaxis}`), ["train@x/y", "val@x/y", "train@x2/y2", "val@x2/y2"]);
+  assert.equal(fig.data[0].line?.color, fig.data[2].line?.color);
+  assert.notEqual(fig.data[0].line?.color, fig.data[1].line?.color);
+  assert.equal(fig.data[2].showlegend, false);
+  const layout = fig.layout as Record<string, { domain: number[] }>;
+  assert.ok(layout.xaxis.domain[1] <= layout.xaxis2.domain[0], "panels do not overlap");
+});
+
+test("a confusion-matrix heatmap writes its values", () => {
+  const fig = plot.heatmap([[5, 1], [0, 7]], { x: ["0", "1"], y: ["0", "1"], showValues: true, matrixOrder: true });
+  assert.deepEqual(fig.data[0].text, [["5", "1"], ["0", "7"]]);
+  const svg = fig.toSvg();
+  assert.equal((svg.match(/<rect x=/g) ?? []).length >= 4, true);
+  for (const v of ["5", "1", "0", "7"]) assert.match(svg, new RegExp(`>${v}</text>`));
+});
+
+test("decision boundary evaluates the classifier on a grid and counts the points on the right side", () => {
+  const predict = (pts: number[][]) => pts.map(([x]) => (x > 0 ? 0.9 : 0.1));
+  const fig = plot.decisionBoundary({ predict, points: [[1, 0], [-1, 0], [2, 1], [0.5, 1]], labels: [1, 0, 1, 0], resolution: 8 });
+  const field = fig.data[0];
+  assert.equal(field.type, "heatmap");
+  assert.equal(field.z!.length, 8);
+  assert.equal(field.z![0].length, 8);
+  assert.match(fig.toText(), /3\/4 points on the right side/);
+});
+
+test("an image grid is one PNG of the right size with the right pixels, plus captions", () => {
+  const black = new Uint8Array(28 * 28).fill(255);
+  const ramp = Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28) / 27);
+  const grid = plot.imageGrid([black, ramp, black], { cols: 2, captions: ["7 → 1", "<b>", "3"], scale: 1 });
+  const bundle = toBundle(grid);
+  const png = PNG.sync.read(Buffer.from(bundle["image/png"] as string, "base64"));
+  assert.equal(png.width, 2 * (28 + 2) + 2);
+  assert.equal(png.height, 2 * (28 + 2) + 2);
+  // Ink is dark: a pixel inside the all-255 image is black.
+  assert.equal(png.data[((2 + 5) * png.width + 2 + 5) * 4], 0);
+  // The ramp goes from white (0) on the left to black (1) on the right.
+  const left = png.data[((2 + 5) * png.width + 32) * 4];
+  const right = png.data[((2 + 5) * png.width + 32 + 27) * 4];
+  assert.ok(left > 200 && right < 50, `left ${left}, right ${right}`);
+  assert.match(bundle["text/html"] as string, /7 → 1/);
+  assert.match(bundle["text/html"] as string, /&lt;b&gt;/);
+  assert.equal(bundle["text/plain"], "3 images 28×28: 7 → 1, <b>, 3");
+  assert.throws(() => plot.imageGrid([new Uint8Array(10)]), /image 0 has 10 pixels, expected 28×28 = 784/);
+});
+
+test("a standalone HTML page embeds plotly.js and the figure, and makes no network reference", () => {
+  const html = plot.line({ a: [1, 2] }, { title: "</script><b>x" }).toHtml();
+  assert.ok(html.length > 1_000_000, "plotly.js is inlined");
+  assert.ok(!/<script[^>]+src=/i.test(html), "no external script");
+  assert.ok(!html.includes("</script><b>x"), "title cannot close the script element");
+});
