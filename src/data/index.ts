@@ -32,7 +32,7 @@ export { minMaxScaler, zScoreScaler, articleNormalizer, articleNormalize, articl
 export type { Scaler, ScalerInput, FitOptions, MinMaxOptions } from "./normalize";
 
 // Augmentation.
-export { createAugmenter, augmentationGrid, affineMatrix, warpAffine } from "./augment";
+export { createAugmenter, augmentationGrid, affineMatrix, warpAffine, warpAffineValues } from "./augment";
 export type { Augmenter, AugmentOptions, AffineParams, AugmentationGridOptions } from "./augment";
 
 // Splits and batches.

