@@ -80,10 +80,22 @@ export function warpAffineValues(
         const y0 = Math.floor(sy);
         const fx = sx - x0;
         const fy = sy - y0;
-        for (let ch = 0; ch < c; ch++) {
-          const top = (1 - fx) * at(k, x0, y0, ch) + fx * at(k, x0 + 1, y0, ch);
-          const bottom = (1 - fx) * at(k, x0, y0 + 1, ch) + fx * at(k, x0 + 1, y0 + 1, ch);
-          out[((k * h + y) * w + x) * c + ch] = (1 - fy) * top + fy * bottom;
+        const o = ((k * h + y) * w + x) * c;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+          // All four neighbours inside (most pixels): index directly.
+          const i00 = ((k * h + y0) * w + x0) * c;
+          const i01 = i00 + w * c;
+          for (let ch = 0; ch < c; ch++) {
+            const top = (1 - fx) * values[i00 + ch] + fx * values[i00 + c + ch];
+            const bottom = (1 - fx) * values[i01 + ch] + fx * values[i01 + c + ch];
+            out[o + ch] = (1 - fy) * top + fy * bottom;
+          }
+        } else {
+          for (let ch = 0; ch < c; ch++) {
+            const top = (1 - fx) * at(k, x0, y0, ch) + fx * at(k, x0 + 1, y0, ch);
+            const bottom = (1 - fx) * at(k, x0, y0 + 1, ch) + fx * at(k, x0 + 1, y0 + 1, ch);
+            out[o + ch] = (1 - fy) * top + fy * bottom;
+          }
         }
       }
     }
