@@ -25,7 +25,7 @@ function epochSeed(seed: number, epoch: number): number {
 
 /**
  * One epoch of mini-batch indices. Iterating it twice gives the same batches; `length` is the
- * number of batches.
+ * number of batches. Introduced in notebook 05.
  */
 export class BatchIndices implements Iterable<Int32Array> {
   readonly length: number;

