@@ -19,7 +19,7 @@ import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint } from "./connection";
-import type { ConnectionInfo, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
+import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
 import { Wire, newMessage, serialize, type SerializedMessage } from "./wire";
 
 /** What the main thread passes when it starts the I/O thread. */
@@ -35,6 +35,7 @@ export interface IoWorkerData {
 /** Messages the main thread sends to the I/O thread. */
 export type ToIo =
   | { type: "send"; channel: "shell" | "control" | "stdin" | "iopub"; ids: Uint8Array[]; msg: SerializedMessage }
+  | { type: "stream"; name: "stdout" | "stderr"; text: string; parent: Header }
   | { type: "kernel-info"; content: KernelInfoReply }
   | { type: "pong"; id: number }
   | { type: "close" };
@@ -62,6 +63,10 @@ export function logLine(line: string): void {
 const ESCALATE_MS = 1500;
 /** How long sockets may take to flush after shutdown. */
 const LINGER_MS = 1000;
+/** How long stream text may wait to be batched with more. */
+const STREAM_DELAY_MS = 10;
+/** Stream text is sent at once when this much has gathered. */
+const STREAM_MAX_CHARS = 64 * 1024;
 
 function main(): void {
   const port = parentPort;
@@ -217,20 +222,47 @@ function main(): void {
 
   const close = async () => {
     if (closing) return;
+    flushStream();
     closing = true;
     await Promise.race([Promise.all([...sendChains.values()]), new Promise((r) => setTimeout(r, LINGER_MS))]);
     for (const s of sockets) s.close();
     post({ type: "closed" });
   };
 
+  // ---- stream batching ----------------------------------------------------------------------------
+  // Consecutive writes to one stream for one request become one `stream` message, sent within
+  // STREAM_DELAY_MS (this thread's timers run even while the main thread computes).
+  let pending: { parent: Header; name: "stdout" | "stderr"; text: string } | undefined;
+  let streamTimer: NodeJS.Timeout | undefined;
+  const flushStream = () => {
+    if (streamTimer) clearTimeout(streamTimer);
+    streamTimer = undefined;
+    if (!pending) return;
+    const { parent, name, text } = pending;
+    pending = undefined;
+    const msg = newMessage("stream", { name, text }, data.session, parent);
+    void send(iopub, wire.encode(msg as Message, [Buffer.from(`stream.${name}`)]));
+  };
+  const addStream = (parent: Header, name: "stdout" | "stderr", text: string) => {
+    if (pending && (pending.parent.msg_id !== parent.msg_id || pending.name !== name)) flushStream();
+    if (pending) pending.text += text;
+    else pending = { parent, name, text };
+    if (pending.text.length >= STREAM_MAX_CHARS) flushStream();
+    else streamTimer ??= setTimeout(flushStream, STREAM_DELAY_MS);
+  };
+
   port.on("message", (m: ToIo) => {
     switch (m.type) {
       case "send": {
         if (closing) return;
+        if (m.channel === "iopub") flushStream();
         const ids = m.channel === "iopub" ? [Buffer.from(topicOf(m.msg))] : m.ids;
         void send(socketOf(m.channel), wire.frame(m.msg, ids));
         return;
       }
+      case "stream":
+        if (!closing) addStream(m.parent, m.name, m.text);
+        return;
       case "kernel-info":
         kernelInfo = m.content;
         return;

@@ -113,8 +113,6 @@ class Kernel {
   private readonly history: { count: number; code: string; output: string | null }[] = [];
   /** Where cell output goes: the running execute_request, else the last one. */
   private target: OutputTarget | undefined;
-  private readonly streams = { stdout: "", stderr: "" };
-  private flushScheduled = false;
   private readonly inputs = new Map<string, { resolve(v: string): void; reject(e: Error): void }>();
   private shuttingDown = false;
   private finished!: () => void;
@@ -300,39 +298,27 @@ class Kernel {
     this.send(r.channel, r.ids, newMessage(type, content, this.session, r.msg.header) as Message);
   }
 
-  /** Publish on iopub, after any stream text written before it. */
+  /** Publish on iopub (the I/O thread sends stream text written before it first). */
   private publish(type: string, content: object, parent: Header): void {
-    this.flushStreams();
     this.send("iopub", [], newMessage(type, content, this.session, parent) as Message);
   }
 
   // ---- output capture --------------------------------------------------------------------------
 
-  /** Cell output written to process.stdout/stderr becomes `stream` messages, batched per event-loop turn. */
+  /**
+   * Cell output written to process.stdout/stderr becomes `stream` messages. Each write goes to the
+   * I/O thread at once, which batches them: text printed just before a long synchronous
+   * computation still reaches the notebook while the computation runs.
+   */
   writeStream(name: "stdout" | "stderr", text: string): void {
-    if (!this.target) {
+    const t = this.target;
+    if (!t) {
       // Not in any cell yet (preload): keep it in the kernel's log.
       logLine(`[${name}] ${text.replace(/\n$/, "")}`);
       return;
     }
-    this.streams[name] += text;
-    if (this.streams.stdout.length + this.streams.stderr.length > 64 * 1024) {
-      this.flushStreams();
-    } else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushStreams());
-    }
-  }
-
-  private flushStreams(): void {
-    this.flushScheduled = false;
-    const t = this.target;
-    for (const name of ["stdout", "stderr"] as const) {
-      const text = this.streams[name];
-      if (!text) continue;
-      this.streams[name] = "";
-      if (t && !t.silent) this.send("iopub", [], newMessage("stream", { name, text }, this.session, t.header) as Message);
-    }
+    if (t.silent || text === "") return;
+    this.toIo({ type: "stream", name, text, parent: t.header });
   }
 
   private installProcessHooks(): void {
@@ -376,7 +362,6 @@ class Kernel {
           throw new Error("display update needs a display id");
         }
         // Serialize here, so a bundle that is not JSON fails in the caller's cell with a clear error.
-        this.flushStreams();
         const msg = newMessage(options.update ? "update_display_data" : "display_data", content, this.session, t.header);
         this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialize(msg as Message) });
       },
@@ -392,7 +377,6 @@ class Kernel {
         new Error("input() is not available: this front end does not accept input requests (its execute_request had allow_stdin: false)"),
       );
     }
-    this.flushStreams();
     const msg = newMessage("input_request", { prompt, password }, this.session, t.header);
     return new Promise<string>((resolve, reject) => {
       this.inputs.set(msg.header.msg_id, { resolve, reject });
@@ -434,17 +418,12 @@ class Kernel {
     const storeHistory = silent ? false : c.store_history !== false;
     if (storeHistory) this.executionCount++;
     const count = this.executionCount;
-    // Output still buffered belongs to the cell before; then this request owns the output.
-    this.flushStreams();
     const previous = this.target;
     this.target = { header: r.msg.header, ids: r.ids, allowStdin: c.allow_stdin !== false, silent };
     try {
       await this.executeIn(r, c, count, silent, storeHistory);
     } finally {
-      if (silent) {
-        this.flushStreams();
-        this.target = previous;
-      }
+      if (silent) this.target = previous;
     }
   }
 
@@ -471,7 +450,6 @@ class Kernel {
       return;
     }
     const userExpressions = await this.userExpressions(c.user_expressions);
-    this.flushStreams();
     this.reply(r, { status: "ok", execution_count: count, payload: [], user_expressions: userExpressions });
   }
 
@@ -497,7 +475,6 @@ class Kernel {
   /** Like publish, but serializes first so a bad bundle throws here. */
   private publishChecked(type: string, content: object, parent: Header): void {
     const s = serialize(newMessage(type, content, this.session, parent) as Message);
-    this.flushStreams();
     this.toIo({ type: "send", channel: "iopub", ids: [], msg: s });
   }
 
@@ -622,7 +599,6 @@ class Kernel {
     logLine(restart ? "shutting down for a restart" : "shutting down");
     this.executor?.interrupt();
     for (const w of this.inputs.values()) w.reject(new Error("the kernel is shutting down"));
-    this.flushStreams();
     try {
       this.executor?.close();
     } catch (err) {
