@@ -116,7 +116,7 @@ export function loadConverter(): LoadedConverter {
     Object.defineProperty(wrapped, key, { enumerable: true, get: () => ts[key] });
   }
   wrapped.createWatchCompilerHost = (rootFiles: unknown, options: CompilerOptions, ...rest: unknown[]) =>
-    realCreateHost(rootFiles, { ...options, inlineSourceMap: true, sourceMap: false }, ...rest);
+    realCreateHost(rootFiles, { ...options, inlineSourceMap: true, sourceMap: false, types: ["node"] }, ...rest);
   wrapped.transpileModule = (input: string, opts: { fileName?: string; compilerOptions?: CompilerOptions }) => {
     if (opts?.fileName !== "custom.js") return realTranspile(input, opts);
     const m = INLINE_MAP.exec(input);

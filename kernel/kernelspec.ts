@@ -59,8 +59,13 @@ export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.XDG_DATA_HOME || path.join(home, ".local", "share"), "jupyter");
 }
 
-/** The system-wide data folders, as jupyter_core lists them. */
-export function systemDataDirs(): string[] {
+/**
+ * The system-wide data folders, as jupyter_core lists them. `TSDL_JUPYTER_SYSTEM_DIRS` (a path
+ * list, possibly empty) replaces them, so tests never touch the real system folders.
+ */
+export function systemDataDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env.TSDL_JUPYTER_SYSTEM_DIRS;
+  if (override !== undefined) return override.split(path.delimiter).filter(Boolean);
   if (process.platform === "win32") return [path.join(process.env.PROGRAMDATA ?? "C:\\ProgramData", "jupyter")];
   return ["/usr/local/share/jupyter", "/usr/share/jupyter"];
 }
@@ -84,9 +89,9 @@ export function jupyterPath(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs: string[] = [];
   if (env.JUPYTER_PATH) dirs.push(...env.JUPYTER_PATH.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)));
   dirs.push(userDataDir(env));
-  const envPrefix = env.VIRTUAL_ENV ?? env.CONDA_PREFIX;
+  const envPrefix = env.VIRTUAL_ENV || env.CONDA_PREFIX;
   if (envPrefix) dirs.push(path.join(envPrefix, "share", "jupyter"));
-  dirs.push(...systemDataDirs());
+  dirs.push(...systemDataDirs(env));
   return [...new Set(dirs)];
 }
 
@@ -100,7 +105,7 @@ export function kernelsDir(location: Location, env: NodeJS.ProcessEnv = process.
     case "sys-prefix":
       return path.join(sysPrefix(env), "share", "jupyter", "kernels");
     case "default":
-      return isRoot() ? path.join(systemDataDirs()[0], "kernels") : path.join(userDataDir(env), "kernels");
+      return isRoot() && systemDataDirs(env).length > 0 ? path.join(systemDataDirs(env)[0], "kernels") : path.join(userDataDir(env), "kernels");
   }
 }
 
