@@ -163,6 +163,9 @@ export class KernelClient {
   private stderrBuf = "";
   private closed = false;
   private startOptions: KernelStartOptions = {};
+  private spawnedAt = 0;
+  /** Milliseconds from spawning the kernel process to its first kernel_info_reply, and to ready (reply and iopub seen). */
+  readonly startup = { firstKernelInfoMs: NaN, readyMs: NaN };
 
   private constructor(
     readonly connection: ConnectionInfo,
@@ -249,6 +252,7 @@ export class KernelClient {
       stdio: ["ignore", "pipe", o.stderr === "inherit" ? "inherit" : o.stderr === "ignore" ? "ignore" : "pipe"],
     });
     this.child = child;
+    this.spawnedAt = performance.now();
     // The kernel's own stdout is not cell output (that goes to iopub); keep it with stderr.
     const keep = (chunk: Buffer) => {
       this.stderrBuf = (this.stderrBuf + chunk.toString("utf8")).slice(-STDERR_KEEP);
@@ -555,13 +559,16 @@ export class KernelClient {
         const msg = newMessage("kernel_info_request", {}, this.session);
         ids.add(msg.header.msg_id);
         try {
-          reply = await this.requestMessage("shell", msg as Message, Math.min(left, reply ? 250 : 1000));
+          const r = await this.requestMessage("shell", msg as Message, Math.min(left, reply ? 250 : 1000));
+          if (!reply && this.spawnedAt) this.startup.firstKernelInfoMs = performance.now() - this.spawnedAt;
+          reply = r;
         } catch (err) {
           if (err instanceof KernelDiedError) throw err;
           // no answer yet: ask again
         }
         if (reply && !iopubSeen) await new Promise((r) => setTimeout(r, 50));
       }
+      if (this.spawnedAt) this.startup.readyMs = performance.now() - this.spawnedAt;
       return reply;
     } finally {
       unsubscribe();

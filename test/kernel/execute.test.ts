@@ -4,6 +4,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import type { Header } from "../../kernel/protocol";
 import { startTestKernel, types, type TestKernel } from "../helpers/kernel";
 
@@ -65,6 +67,17 @@ describe("values", () => {
     const run = await t.kernel.execute('import * as lib from "tsdl";\nimport * as tfx from "@tensorflow/tfjs";\n[lib.backendInfo === dl.backendInfo, tfx.getBackend === tf.getBackend]');
     assert.equal(run.status, "ok", run.error?.traceback.join("\n"));
     assert.equal(run.result?.data["text/plain"], "[ true, true ]");
+  });
+
+  test("a local .ts module in the notebook's folder can be imported, and is recompiled when it changes", async () => {
+    writeFileSync(path.join(t.dir, "helper.ts"), "export function twice(n: number): number {\n  return 2 * n;\n}\n");
+    const run = await t.kernel.execute('import { twice as tw } from "./helper";\ntw(21)');
+    assert.equal(run.status, "ok", run.error?.traceback.join("\n"));
+    assert.equal(run.result?.data["text/plain"], "42");
+    writeFileSync(path.join(t.dir, "helper.ts"), "export function twice(n: number): string {\n  return 'no';\n}\nconst bad: number = 'x';\n");
+    const broken = await t.kernel.execute('import { twice as tw2 } from "./helper";\ntw2(1)');
+    assert.equal(broken.status, "error");
+    assert.match(broken.error!.traceback.join("\n"), /helper\.ts:4:7 - error TS2322/);
   });
 
   test("a value with a rich bundle comes back as one execute_result with every MIME type", async () => {
