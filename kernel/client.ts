@@ -142,7 +142,7 @@ export class KernelClient {
   /** This client's session id (also the routing identity of its shell and stdin sockets). */
   readonly session = randomUUID();
   readonly wire: Wire;
-  /** Why each message that failed to verify or parse was dropped, in order. */
+  /** Why each message that failed to verify or parse was dropped, in order (the last 100). */
   readonly dropped: string[] = [];
 
   private readonly shell: zmq.Dealer;
@@ -295,17 +295,17 @@ export class KernelClient {
       for await (const frames of sock) {
         const r = this.wire.decode(frames);
         if (!r.ok) {
-          this.dropped.push(r.reason);
+          this.noteDropped(r.reason);
           continue;
         }
         try {
           handle(r.msg);
         } catch (err) {
-          this.dropped.push(`handler failed: ${(err as Error).message}`);
+          this.noteDropped(`handler failed: ${(err as Error).message}`);
         }
       }
     } catch (err) {
-      if (!this.closed) this.dropped.push(`socket read failed: ${(err as Error).message}`);
+      if (!this.closed) this.noteDropped(`socket read failed: ${(err as Error).message}`);
     }
   }
 
@@ -322,6 +322,11 @@ export class KernelClient {
     } catch {
       // closed
     }
+  }
+
+  private noteDropped(reason: string): void {
+    this.dropped.push(reason);
+    if (this.dropped.length > 100) this.dropped.splice(0, this.dropped.length - 100);
   }
 
   private onReply(msg: Message): void {
@@ -360,7 +365,7 @@ export class KernelClient {
       if (c?.onInput) value = String(await c.onInput(content));
       await this.sendMessage(this.stdin, newMessage("input_reply", { value }, this.session, msg.header));
     };
-    answer().catch((err) => this.dropped.push(`input reply failed: ${(err as Error).message}`));
+    answer().catch((err) => this.noteDropped(`input reply failed: ${(err as Error).message}`));
   }
 
   private send(sock: zmq.Dealer, frames: (Buffer | Uint8Array | string)[]): Promise<void> {

@@ -154,24 +154,24 @@ class Kernel {
   // ---- start-up ------------------------------------------------------------------------------
 
   private async start(): Promise<void> {
-    // Backend first: it is quick, and the banner names it.
-    const dl = require(LIBRARY_ENTRY) as typeof import("../src/index");
-    try {
-      const info = await dl.initBackend();
-      this.toIo({ type: "kernel-info", content: kernelInfo(info.active) });
-    } catch (err) {
-      logLine(`no TensorFlow.js backend: ${(err as Error).message}`);
-    }
-    registerHost(this.host());
     const t0 = Date.now();
+    // Start choosing the backend (WebAssembly compiles on V8's background threads) while this
+    // thread builds the TypeScript converter.
+    const dl = require(LIBRARY_ENTRY) as typeof import("../src/index");
+    const backend = dl.initBackend().then(
+      (info) => this.toIo({ type: "kernel-info", content: kernelInfo(info.active) }),
+      (err: Error) => logLine(`no TensorFlow.js backend: ${err.message}`),
+    );
+    registerHost(this.host());
     this.executor = new Executor({ cwd: process.cwd(), root: PACKAGE_ROOT, libraryEntry: LIBRARY_ENTRY, busyFlag: this.busy });
+    await backend;
     const outcome = await this.executor.execute(PRELOAD, "<preload>");
     if (outcome.status === "error") {
       this.preloadError = outcome.error;
       logLine(`the preload cell failed: ${outcome.error.evalue}`);
     }
     prettyTensors(this.executor.require("@tensorflow/tfjs") as typeof import("@tensorflow/tfjs"));
-    logLine(`ready in ${Date.now() - t0} ms after the backend (${process.cwd()})`);
+    logLine(`ready in ${Date.now() - t0} ms (${process.cwd()})`);
     this.readyDone = true;
   }
 
@@ -204,8 +204,8 @@ class Kernel {
 
   private onRequest(r: Request): void {
     if (this.shuttingDown) return;
-    if (r.channel === "control") {
-      // Control requests do not wait behind cells.
+    if (r.channel === "control" && r.msg.header.msg_type !== "execute_request") {
+      // Control requests do not wait behind cells (cells always run one at a time, in order).
       void this.handle(r);
       return;
     }
@@ -337,10 +337,12 @@ class Kernel {
     process.on("SIGINT", () => this.executor?.interrupt());
     process.on("unhandledRejection", (reason) => {
       if (this.executor?.failActive("unhandled-rejection", reason)) return;
+      logLine(`unhandled rejection outside a cell: ${describeThrown(reason).split("\n")[0]}`);
       this.writeStream("stderr", `Unhandled promise rejection (after its cell finished): ${describeThrown(reason)}\n`);
     });
     process.on("uncaughtException", (err) => {
       if (this.executor?.failActive("uncaught-exception", err)) return;
+      logLine(`uncaught exception outside a cell: ${describeThrown(err).split("\n")[0]}`);
       this.writeStream("stderr", `Uncaught exception (after its cell finished): ${describeThrown(err)}\n`);
     });
   }

@@ -168,6 +168,14 @@ export function listKernelspecs(env: NodeJS.ProcessEnv = process.env): FoundKern
   return [...found.values()];
 }
 
+/** The kernel.json of the kernelspec Jupyter would pick for `name`, with its folder, or undefined. */
+export function findKernelspec(name: string, env: NodeJS.ProcessEnv = process.env): { dir: string; spec: KernelJson } | undefined {
+  const found = listKernelspecs(env).find((k) => k.name.toLowerCase() === name.toLowerCase());
+  if (!found) return undefined;
+  const spec = JSON.parse(readFileSync(path.join(found.dir, "kernel.json"), "utf8")) as KernelJson;
+  return { dir: found.dir, spec };
+}
+
 function readSpec(dir: string): Omit<FoundKernelspec, "name" | "dir"> | undefined {
   try {
     const json = JSON.parse(readFileSync(path.join(dir, "kernel.json"), "utf8")) as Partial<KernelJson>;

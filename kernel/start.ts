@@ -9,8 +9,7 @@ export async function start(): Promise<void> {
   const t0 = Date.now();
   const kernel = await KernelClient.start();
   try {
-    const info = await kernel.request("shell", "kernel_info_request", {});
-    process.stdout.write(`${info.content.banner}\nkernel ready in ${Date.now() - t0} ms\n\n`);
+    process.stdout.write(`kernel ready in ${Date.now() - t0} ms\n\n`);
     const code = 'console.log(dl.backendInfo().toString());\ntf.tensor([1, 2]).sum()';
     process.stdout.write(`In [1]:\n${code}\n\n`);
     const run = await kernel.execute(code);
@@ -21,6 +20,8 @@ export async function start(): Promise<void> {
       process.stderr.write(run.error.traceback.join("\n") + "\n");
       process.exitCode = 1;
     }
+    const info = await kernel.request("shell", "kernel_info_request", {});
+    process.stdout.write(`\n${info.content.banner}\n`);
   } finally {
     await kernel.close();
   }

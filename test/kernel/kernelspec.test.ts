@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PNG } from "pngjs";
+import { findKernelspec } from "../../kernel/kernelspec";
 import { LAUNCHER } from "../../kernel/paths";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-kernelspec-test-"));
@@ -62,6 +63,9 @@ test("list finds it through JUPYTER_PATH, and so does Jupyter's own kernelspec l
   assert.ok(mine, ours.out);
   assert.equal(mine.dir, path.join(jupyterPath, "kernels", "tsdl"));
   assert.equal(mine.tsdl, true);
+  const picked = findKernelspec("TSDL", { JUPYTER_PATH: jupyterPath, JUPYTER_DATA_DIR: path.join(tmp, "nobody"), TSDL_JUPYTER_SYSTEM_DIRS: "" });
+  assert.equal(picked?.dir, path.join(jupyterPath, "kernels", "tsdl"), "names match case-insensitively, as in Jupyter");
+  assert.equal(picked?.spec.argv[1], LAUNCHER);
   const text = tsdl(["kernel", "list"], { JUPYTER_PATH: jupyterPath });
   assert.match(text.out, /^Available kernels:\n(.|\n)*\btsdl\s+\S+kernels\/tsdl\n/m);
 
