@@ -34,6 +34,24 @@ async function startedRun(code: string, marker: string) {
   return { run };
 }
 
+describe("first cell", () => {
+  test("before any cell has run, `dl.` completes with the library's members and `tf.` with tfjs's", async () => {
+    const dl = await t.kernel.request("shell", "complete_request", { code: "dl.", cursor_pos: 3 });
+    assert.equal(dl.content.status, "ok");
+    if (dl.content.status !== "ok") return;
+    for (const name of ["backendInfo", "initBackend", "display", "input", "data", "models", "train", "plot", "math"]) {
+      assert.ok(dl.content.matches.includes(name), `${name} in ${dl.content.matches.join(", ")}`);
+    }
+    const types = dl.content.metadata._jupyter_types_experimental as { text: string; type: string }[];
+    assert.equal(types.length, dl.content.matches.length, "a TypeScript kind for each match");
+    assert.match(types.find((x) => x.text === "initBackend")?.type ?? "", /^(function|alias)$/);
+    const tf = await t.kernel.request("shell", "complete_request", { code: "tf.", cursor_pos: 3 });
+    assert.ok(tf.content.status === "ok" && ["tensor", "sequential", "layers", "train"].every((n) => tf.content.status === "ok" && tf.content.matches.includes(n)));
+    const history = await t.kernel.request("shell", "history_request", { hist_access_type: "tail", n: 10, output: false, raw: true });
+    assert.deepEqual(history.content.status === "ok" && history.content.history, [], "no cell has run yet");
+  });
+});
+
 describe("signatures", () => {
   test("messages with a wrong or missing signature are dropped, logged, and never run", async () => {
     const proof = path.join(t.dir, "ran.txt");

@@ -184,6 +184,19 @@ describe("errors", () => {
     assert.equal(tb[2].trim(), `at <cell ${use.executionCount}>:2:1`);
   });
 
+  test("a throw after an await, and one in a timer callback, point at their cell lines", async () => {
+    const awaited = await t.kernel.execute('await new Promise((r) => setTimeout(r, 5));\n\nthrow new Error("after await");');
+    assert.equal(awaited.error?.evalue, "after await");
+    assert.match(awaited.error!.traceback[1], new RegExp(`at <cell ${awaited.executionCount}>:3:7`));
+    const timer = await t.kernel.execute(
+      'setTimeout(() => {\n  throw new SyntaxError("in a timer");\n}, 0);\nawait new Promise((r) => setTimeout(r, 200));',
+    );
+    assert.equal(timer.status, "error");
+    assert.equal(timer.error?.ename, "SyntaxError");
+    assert.match(timer.error!.traceback[0], /Uncaught exception in a callback/);
+    assert.match(timer.error!.traceback.join("\n"), new RegExp(`<cell ${timer.executionCount}>:2:9`));
+  });
+
   test("a type error stops the cell before it runs and points at the line", async () => {
     const run = await t.kernel.execute('let ran = "no";\nconst n: number = "five";\nran = "yes";');
     assert.equal(run.status, "error");
