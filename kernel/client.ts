@@ -196,20 +196,25 @@ export class KernelClient {
    * it answers kernel_info and its iopub messages arrive.
    */
   static async start(options: KernelStartOptions = {}): Promise<KernelClient> {
-    const info = await newConnectionInfo(options.ip);
-    const file = writeConnectionFile(info);
-    const client = new KernelClient(info, file);
-    client.startOptions = options;
-    live.add(client);
     installExitHook();
-    try {
-      client.spawnKernel();
-      await client.waitReady(options.readyTimeoutMs ?? 60_000);
-    } catch (err) {
-      await client.close({ graceMs: 0 });
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const info = await newConnectionInfo(options.ip);
+      const file = writeConnectionFile(info);
+      const client = new KernelClient(info, file);
+      client.startOptions = options;
+      live.add(client);
+      try {
+        client.spawnKernel();
+        await client.waitReady(options.readyTimeoutMs ?? 60_000);
+        return client;
+      } catch (err) {
+        await client.close({ graceMs: 0 });
+        // The ports were free when picked, but another process may take one before the kernel
+        // binds it: try again with fresh ports.
+        const raced = err instanceof KernelDiedError && /cannot bind|Address already in use/i.test(err.stderr);
+        if (!raced || attempt >= 3) throw err;
+      }
     }
-    return client;
   }
 
   /** Connect to a kernel that is already running (this client will not manage its process). */

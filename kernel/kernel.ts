@@ -17,6 +17,7 @@
  * wait in the queue until then.
  */
 import { randomUUID } from "node:crypto";
+import Module from "node:module";
 import path from "node:path";
 import { inspect } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -53,7 +54,10 @@ export const PRELOAD = [
 
 const TSDL_VERSION = (require(path.join(PACKAGE_ROOT, "package.json")) as { version: string }).version;
 const TFJS_VERSION = (require("@tensorflow/tfjs/package.json") as { version: string }).version;
-const TS_VERSION = (require("@tslab/typescript-for-tslab/package.json") as { version: string }).version;
+// The TypeScript that compiles cells is tslab's own dependency: resolve it from there.
+const TS_VERSION = (
+  Module.createRequire(require.resolve("tslab/dist/converter"))("@tslab/typescript-for-tslab/package.json") as { version: string }
+).version;
 
 /** The kernel_info_reply content; `backend` is filled in once the backend is chosen. */
 export function kernelInfo(backend?: string): KernelInfoReply {

@@ -4,10 +4,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { KernelDiedError } from "../../kernel/client";
+import { newConnectionInfo, writeConnectionFile } from "../../kernel/connection";
+import { LAUNCHER } from "../../kernel/paths";
 import { startTestKernel } from "../helpers/kernel";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,5 +99,22 @@ test("a kernel whose parent dies exits by itself (JPY_PARENT_PID)", async () => 
     rmSync(file, { force: true }); // the parent died before it could delete it
   } finally {
     parent.kill("SIGKILL");
+  }
+});
+
+test("a port already taken makes the kernel exit with a clear error, not hang", async () => {
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tsdl-bind-test-"));
+  try {
+    const info = await newConnectionInfo();
+    info.shell_port = (taken.address() as net.AddressInfo).port;
+    const file = writeConnectionFile(info, path.join(dir, "kernel.json"));
+    const r = spawnSync(process.execPath, [LAUNCHER, "kernel", "--connection-file", file], { encoding: "utf8", timeout: 60_000, cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /cannot bind the addresses in the connection file: .*/);
+  } finally {
+    taken.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
