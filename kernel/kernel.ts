@@ -430,6 +430,9 @@ class Kernel {
       await this.executeIn(r, c, count, silent, storeHistory);
     } finally {
       if (silent) this.target = previous;
+      // An input request the cell left unanswered (it was interrupted, say) is void now.
+      for (const w of this.inputs.values()) w.reject(new Error("the cell that asked for input has ended"));
+      this.inputs.clear();
     }
   }
 

@@ -260,6 +260,21 @@ describe("stdin", () => {
     assert.equal(run.result?.data["text/plain"], "hello Ada");
   });
 
+  test("interrupt while a cell waits for input ends the cell; the kernel carries on", async () => {
+    let asked!: () => void;
+    const askedP = new Promise<void>((r) => (asked = r));
+    const run = t.kernel.execute('await dl.input("never answered")', {
+      onInput: () => {
+        asked();
+        return new Promise<string>(() => undefined);
+      },
+    });
+    await askedP;
+    await t.kernel.interrupt("message");
+    assert.equal((await run).error?.ename, "Interrupted");
+    assert.equal((await t.kernel.execute("'next'")).result?.data["text/plain"], "next");
+  });
+
   test("with allow_stdin false, input() fails with a clear error instead of waiting", async () => {
     const run = await t.kernel.execute('await dl.input("nobody answers")', { allowStdin: false });
     assert.equal(run.status, "error");
