@@ -14,6 +14,7 @@ import { loadConverter, type Converter, type LoadedConverter, type QuickInfo } f
 import { ModuleMap, createCellRequire, mapCompilerPaths, type CellRequire } from "./modules";
 import { CellRegistry, formatDiagnostics, formatError, type FailureKind } from "./traceback";
 import type { ErrorContent } from "./protocol";
+import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
 
 /** How one cell ended. */
 export type CellOutcome =
@@ -28,7 +29,7 @@ export interface ExecutorOptions {
   root: string;
   /** What `import ... from "tsdl"` loads. */
   libraryEntry: string;
-  /** Set to 1 while a cell's code may be running, 0 otherwise (read by the kernel's I/O thread). */
+  /** Tells the kernel's I/O thread what the main thread is doing (see busy.ts). */
   busyFlag?: Int32Array;
 }
 
@@ -68,6 +69,7 @@ export class Executor {
   private active: ActiveCell | undefined;
   private running = false;
   private interruptPending = false;
+  private startedAt = 0;
 
   /** Loads TypeScript and builds the converter: takes a second or two. */
   constructor(private readonly options: ExecutorOptions) {
@@ -101,6 +103,7 @@ export class Executor {
     this.map.refresh();
     this.interruptPending = false;
     this.running = true;
+    this.startedAt = Date.now();
     try {
       let conv;
       try {
@@ -144,7 +147,7 @@ export class Executor {
     let fail!: (f: Failure) => void;
     const failed = new Promise<Failure>((resolve) => (fail = resolve));
     this.active = { fail };
-    this.setBusy(1);
+    this.setBusy(IN_VM);
     try {
       let ret: unknown;
       try {
@@ -152,6 +155,7 @@ export class Executor {
       } catch (err) {
         return this.failure(isSigintError(err) ? { kind: "interrupt" } : { kind: "thrown", value: err }, filename);
       }
+      this.setBusy(AWAITING);
       if (isAsync) {
         const settled = Promise.resolve(ret).then(
           () => null,
@@ -167,7 +171,7 @@ export class Executor {
       return undefined;
     } finally {
       this.active = undefined;
-      this.setBusy(0);
+      this.setBusy(IDLE);
     }
   }
 
@@ -179,8 +183,11 @@ export class Executor {
     return { status: "error", error: formatError(f.value, this.registry, f.kind) };
   }
 
-  private setBusy(v: 0 | 1): void {
-    if (this.options.busyFlag) Atomics.store(this.options.busyFlag, 0, v);
+  private setBusy(v: number): void {
+    const flag = this.options.busyFlag;
+    if (!flag) return;
+    if (v === IN_VM) Atomics.add(flag, VM_CALLS, 1);
+    Atomics.store(flag, STATE, v);
   }
 
   /**
@@ -197,6 +204,14 @@ export class Executor {
   interrupt(): void {
     if (this.active) this.active.fail({ kind: "interrupt" });
     else if (this.running) this.interruptPending = true;
+  }
+
+  /**
+   * Interrupt the cell if it started at or before `at` (ms since the epoch): the interrupt was
+   * meant for it, not for a cell that started after it.
+   */
+  interruptIfStartedBy(at: number): void {
+    if (this.running && this.startedAt <= at) this.interrupt();
   }
 
   /** True while a cell is compiling or running. */

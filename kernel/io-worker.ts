@@ -8,17 +8,22 @@
  *   is logged in one line on stderr and dropped, and never reaches the main thread.
  * - kernel_info_request (shell or control), interrupt_request and shutdown_request are answered
  *   here. Everything else goes to the main thread in arrival order.
- * - interrupt_request (and shutdown) raise SIGINT on this process: `vm`'s `breakOnSigint` stops a
- *   synchronous cell, and the main thread's SIGINT handler abandons a pending await. If the main
- *   thread still does not answer a ping (it is stuck in code no SIGINT reaches, e.g. a loop after an
- *   `await`) while a cell is running, its current JavaScript execution is terminated through the
- *   inspector protocol (`Runtime.terminateExecution`), which ends just that call stack.
+ * - interrupt_request (and shutdown) is posted to the main thread, which abandons a pending await
+ *   (or a cell still compiling); when a cell's synchronous code is running, SIGINT is raised too,
+ *   and `vm`'s `breakOnSigint` stops it. (SIGINT is not raised otherwise: Node may lose it, or hold
+ *   it for the next vm call, when it lands just as a vm call starts or ends; the main thread's
+ *   SIGINT handler serves signals from outside.) While the main thread does not answer a ping:
+ *   if it is in a cell's synchronous code, SIGINT is raised again; if the cell has returned to the
+ *   event loop (so the main thread is stuck in a continuation no SIGINT reaches, e.g. a loop after
+ *   an `await`), that JavaScript execution is terminated through the inspector protocol
+ *   (`Runtime.terminateExecution`), which ends just that call stack.
  * - The main thread sends messages already serialized to JSON; they are signed and sent here.
  */
 import { writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint } from "./connection";
+import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
 import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
 import { Wire, newMessage, serialize, type SerializedMessage } from "./wire";
 
@@ -28,7 +33,7 @@ export interface IoWorkerData {
   /** The kernel's session id (header.session of every message it sends). */
   session: string;
   kernelInfo: KernelInfoReply;
-  /** Shared flag: index 0 is 1 while a cell's code may be running. */
+  /** What the main thread is doing (see busy.ts). */
   busy: Int32Array;
 }
 
@@ -47,6 +52,7 @@ export type FromIo =
   | { type: "request"; channel: "shell" | "control"; msg: Message; ids: Uint8Array[] }
   | { type: "stdin"; msg: Message }
   | { type: "ping"; id: number }
+  | { type: "interrupt"; at: number }
   | { type: "shutdown"; restart: boolean }
   | { type: "closed" };
 
@@ -61,6 +67,12 @@ export function logLine(line: string): void {
 
 /** How long the main thread may ignore a ping after an interrupt before its execution is terminated. */
 const ESCALATE_MS = 1500;
+/** How long an interrupt waits for the main thread's answer before SIGINT. */
+const SIGINT_AFTER_MS = 50;
+/** How often an unanswered interrupt is checked on (and SIGINT raised again). */
+const RETRY_MS = 400;
+/** When to stop trying. */
+const GIVE_UP_MS = 60_000;
 /** How long sockets may take to flush after shutdown. */
 const LINGER_MS = 1000;
 /** How long stream text may wait to be batched with more. */
@@ -126,24 +138,43 @@ function main(): void {
       inspector!.post("Runtime.terminateExecution", (err) => {
         if (err) logLine(`could not stop the main thread: ${err.message}`);
       });
-      logLine("the cell did not stop on SIGINT; terminated its JavaScript execution");
+      logLine("the cell did not stop (stuck outside vm, where SIGINT cannot reach); terminated its JavaScript execution");
     } catch (err) {
       logLine(`could not stop the main thread: ${(err as Error).message}`);
     }
   };
-  const interruptMain = () => {
+  const raiseSigint = () => {
     try {
       process.kill(process.pid, "SIGINT");
     } catch (err) {
       logLine(`could not raise SIGINT: ${(err as Error).message}`);
     }
+  };
+  const interruptMain = () => {
+    const at = Date.now();
+    // The message reaches the main thread whenever it is free: it abandons an awaiting cell, or
+    // one still compiling. SIGINT is for a cell's synchronous code, and is raised only once the
+    // same vm call has run for a while: Node may lose a SIGINT, or hold it for the NEXT vm call,
+    // when it lands just as a vm call starts or ends.
+    post({ type: "interrupt", at });
     const id = ++pingSeq;
     post({ type: "ping", id });
-    setTimeout(() => {
+    const firstCall = Atomics.load(data.busy, VM_CALLS);
+    let terminated = false;
+    const check = () => {
       if (closing || lastPong >= id) return;
-      if (Atomics.load(data.busy, 0) !== 1) return;
-      terminateMain();
-    }, ESCALATE_MS);
+      const state = Atomics.load(data.busy, STATE);
+      if (state === IDLE) {
+        // kernel work (compiling); the message will do, but look again
+      } else if (state === IN_VM) {
+        if (Atomics.load(data.busy, VM_CALLS) === firstCall || Date.now() - at >= RETRY_MS) raiseSigint();
+      } else if (state === AWAITING && Date.now() - at >= ESCALATE_MS && !terminated) {
+        terminated = true;
+        terminateMain();
+      }
+      if (Date.now() - at < GIVE_UP_MS) setTimeout(check, RETRY_MS);
+    };
+    setTimeout(check, SIGINT_AFTER_MS);
   };
 
   // ---- requests answered here --------------------------------------------------------------------
@@ -168,7 +199,7 @@ function main(): void {
         logLine(`shutdown_request on ${channel} (restart: ${restart})`);
         post({ type: "shutdown", restart });
         // Stop a running cell so the main thread can clean up and exit.
-        if (Atomics.load(data.busy, 0) === 1) interruptMain();
+        if (Atomics.load(data.busy, STATE) !== IDLE) interruptMain();
         return true;
       }
       default:

@@ -22,6 +22,7 @@ import path from "node:path";
 import { inspect } from "node:util";
 import { Worker } from "node:worker_threads";
 import { registerHost, toBundle, type MimeBundle, type NotebookHost } from "../src/display";
+import { SLOTS } from "./busy";
 import { readConnectionFile } from "./connection";
 import { Executor, codePointsToUtf16, utf16ToCodePoints, type CellOutcome } from "./executor";
 import type { FromIo, IoWorkerData, ToIo } from "./io-worker";
@@ -106,7 +107,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
 
 class Kernel {
   private readonly session = randomUUID();
-  private readonly busy = new Int32Array(new SharedArrayBuffer(4));
+  private readonly busy = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
   private readonly worker: Worker;
   private executor: Executor | undefined;
   private readonly ready: Promise<void>;
@@ -191,6 +192,9 @@ class Kernel {
         return;
       case "ping":
         this.toIo({ type: "pong", id: m.id });
+        return;
+      case "interrupt":
+        this.executor?.interruptIfStartedBy(m.at);
         return;
       case "request":
         this.onRequest({ channel: m.channel, msg: m.msg, ids: m.ids });
