@@ -1,0 +1,342 @@
+/**
+ * The kernel's I/O thread. It owns all five sockets, so the heartbeat, the control channel and
+ * kernel_info keep answering while the main thread is busy (loading TypeScript at start-up, or
+ * running a `while (true) {}` cell). ipykernel has a control thread and an iopub thread for the
+ * same reasons.
+ *
+ * - Every incoming message is verified and parsed here (by `Wire.decode`); a message that fails
+ *   is logged in one line on stderr and dropped, and never reaches the main thread.
+ * - kernel_info_request (shell or control), interrupt_request and shutdown_request are answered
+ *   here. Everything else goes to the main thread in arrival order.
+ * - interrupt_request (and shutdown) is posted to the main thread, which abandons a pending await
+ *   (or a cell still compiling); when a cell's synchronous code is running, SIGINT is raised too,
+ *   and `vm`'s `breakOnSigint` stops it. (SIGINT is not raised otherwise: Node may lose it, or hold
+ *   it for the next vm call, when it lands just as a vm call starts or ends; the main thread's
+ *   SIGINT handler serves signals from outside.) While the main thread does not answer a ping:
+ *   if it is in a cell's synchronous code, SIGINT is raised again; if the cell has returned to the
+ *   event loop (so the main thread is stuck in a continuation no SIGINT reaches, e.g. a loop after
+ *   an `await`), that JavaScript execution is terminated through the inspector protocol
+ *   (`Runtime.terminateExecution`), which ends just that call stack.
+ * - The main thread sends messages already serialized to JSON; they are signed and sent here.
+ */
+import { writeSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import * as zmq from "zeromq";
+import { endpoint } from "./connection";
+import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
+import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
+import { Wire, newMessage, serialize, type SerializedMessage } from "./wire";
+
+/** What the main thread passes when it starts the I/O thread. */
+export interface IoWorkerData {
+  connection: ConnectionInfo;
+  /** The kernel's session id (header.session of every message it sends). */
+  session: string;
+  kernelInfo: KernelInfoReply;
+  /** What the main thread is doing (see busy.ts). */
+  busy: Int32Array;
+}
+
+/** Messages the main thread sends to the I/O thread. */
+export type ToIo =
+  | { type: "send"; channel: "shell" | "control" | "stdin" | "iopub"; ids: Uint8Array[]; msg: SerializedMessage }
+  | { type: "stream"; name: "stdout" | "stderr"; text: string; parent: Header }
+  | { type: "kernel-info"; content: KernelInfoReply }
+  | { type: "pong"; id: number }
+  | { type: "close" };
+
+/** Messages the I/O thread sends to the main thread. */
+export type FromIo =
+  | { type: "ready" }
+  | { type: "fatal"; message: string }
+  | { type: "request"; channel: "shell" | "control"; msg: Message; ids: Uint8Array[] }
+  | { type: "stdin"; msg: Message }
+  | { type: "ping"; id: number }
+  | { type: "interrupt"; at: number }
+  | { type: "shutdown"; restart: boolean }
+  | { type: "closed" };
+
+/** Write one line to the kernel's stderr (directly: the main thread captures process.stderr for cells). */
+export function logLine(line: string): void {
+  try {
+    writeSync(2, `tsdl kernel: ${line}\n`);
+  } catch {
+    // stderr gone; nothing to do
+  }
+}
+
+/** How long the main thread may ignore a ping after an interrupt before its execution is terminated. */
+const ESCALATE_MS = 1500;
+/** How long an interrupt waits for the main thread's answer before SIGINT. */
+const SIGINT_AFTER_MS = 50;
+/** How often an unanswered interrupt is checked on (and SIGINT raised again). */
+const RETRY_MS = 400;
+/** When to stop trying. */
+const GIVE_UP_MS = 60_000;
+/** How long sockets may take to flush after shutdown. */
+const LINGER_MS = 1000;
+/** How long stream text may wait to be batched with more. */
+const STREAM_DELAY_MS = 10;
+/** Stream text is sent at once when this much has gathered. */
+const STREAM_MAX_CHARS = 64 * 1024;
+
+function main(): void {
+  const port = parentPort;
+  if (!port) throw new Error("io-worker must run in a worker thread");
+  const data = workerData as IoWorkerData;
+  const info = data.connection;
+  const wire = new Wire(info.key, info.signature_scheme);
+  let kernelInfo = data.kernelInfo;
+  const post = (m: FromIo, transfer?: Transferable[]) => port.postMessage(m, transfer as never);
+
+  const opts = { linger: LINGER_MS };
+  const shell = new zmq.Router(opts);
+  const control = new zmq.Router(opts);
+  const stdin = new zmq.Router(opts);
+  const iopub = new zmq.Publisher(opts);
+  const hb = new zmq.Reply(opts);
+  const sockets = [shell, control, stdin, iopub, hb];
+  const sendChains = new Map<zmq.Socket, Promise<void>>();
+  let closing = false;
+
+  const send = (sock: zmq.Socket & zmq.Writable, frames: (Buffer | Uint8Array | string)[]) => {
+    const prev = sendChains.get(sock) ?? Promise.resolve();
+    const next = prev
+      .then(() => sock.send(frames))
+      .catch((err: Error) => {
+        if (!closing) logLine(`send failed: ${err.message}`);
+      });
+    sendChains.set(sock, next);
+    return next;
+  };
+  const socketOf = (channel: "shell" | "control" | "stdin" | "iopub") =>
+    channel === "shell" ? shell : channel === "control" ? control : channel === "stdin" ? stdin : iopub;
+
+  const publishStatus = (state: "busy" | "idle", parent: Message["header"]) => {
+    const msg = newMessage("status", { execution_state: state }, data.session, parent);
+    void send(iopub, wire.encode(msg as Message, [Buffer.from("status")]));
+  };
+  const reply = (sock: zmq.Router, ids: Buffer[], parent: Message, content: object) => {
+    const type = parent.header.msg_type.replace(/_request$/, "_reply");
+    const msg = newMessage(type, content, data.session, parent.header);
+    return send(sock, wire.encode(msg as Message, ids));
+  };
+
+  // ---- interrupt -------------------------------------------------------------------------------
+  let pingSeq = 0;
+  let lastPong = 0;
+  let inspector: { post(method: string, cb?: (err: Error | null) => void): void } | undefined;
+  const terminateMain = () => {
+    try {
+      if (!inspector) {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { Session } = require("node:inspector") as typeof import("node:inspector");
+        const s = new Session();
+        s.connectToMainThread();
+        inspector = s as unknown as typeof inspector;
+      }
+      inspector!.post("Runtime.terminateExecution", (err) => {
+        if (err) logLine(`could not stop the main thread: ${err.message}`);
+      });
+      logLine("the cell did not stop (stuck outside vm, where SIGINT cannot reach); terminated its JavaScript execution");
+    } catch (err) {
+      logLine(`could not stop the main thread: ${(err as Error).message}`);
+    }
+  };
+  const raiseSigint = () => {
+    try {
+      process.kill(process.pid, "SIGINT");
+    } catch (err) {
+      logLine(`could not raise SIGINT: ${(err as Error).message}`);
+    }
+  };
+  const interruptMain = () => {
+    const at = Date.now();
+    // The message reaches the main thread whenever it is free: it abandons an awaiting cell, or
+    // one still compiling. SIGINT is for a cell's synchronous code, and is raised only once the
+    // same vm call has run for a while: Node may lose a SIGINT, or hold it for the NEXT vm call,
+    // when it lands just as a vm call starts or ends.
+    post({ type: "interrupt", at });
+    const id = ++pingSeq;
+    post({ type: "ping", id });
+    const firstCall = Atomics.load(data.busy, VM_CALLS);
+    let terminated = false;
+    const check = () => {
+      if (closing || lastPong >= id) return;
+      const state = Atomics.load(data.busy, STATE);
+      if (state === IDLE) {
+        // kernel work (compiling); the message will do, but look again
+      } else if (state === IN_VM) {
+        if (Atomics.load(data.busy, VM_CALLS) === firstCall || Date.now() - at >= RETRY_MS) raiseSigint();
+      } else if (state === AWAITING && Date.now() - at >= ESCALATE_MS && !terminated) {
+        terminated = true;
+        terminateMain();
+      }
+      if (Date.now() - at < GIVE_UP_MS) setTimeout(check, RETRY_MS);
+    };
+    setTimeout(check, SIGINT_AFTER_MS);
+  };
+
+  // ---- requests answered here --------------------------------------------------------------------
+  const answerHere = async (sock: zmq.Router, ids: Buffer[], msg: Message, channel: "shell" | "control"): Promise<boolean> => {
+    switch (msg.header.msg_type) {
+      case "kernel_info_request":
+        publishStatus("busy", msg.header);
+        await reply(sock, ids, msg, kernelInfo);
+        publishStatus("idle", msg.header);
+        return true;
+      case "interrupt_request":
+        publishStatus("busy", msg.header);
+        interruptMain();
+        await reply(sock, ids, msg, { status: "ok" });
+        publishStatus("idle", msg.header);
+        return true;
+      case "shutdown_request": {
+        const restart = (msg.content as Partial<ShutdownRequest>).restart === true;
+        publishStatus("busy", msg.header);
+        await reply(sock, ids, msg, { status: "ok", restart });
+        publishStatus("idle", msg.header);
+        logLine(`shutdown_request on ${channel} (restart: ${restart})`);
+        post({ type: "shutdown", restart });
+        // Stop a running cell so the main thread can clean up and exit.
+        if (Atomics.load(data.busy, STATE) !== IDLE) interruptMain();
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+
+  const serve = async (sock: zmq.Router, channel: "shell" | "control") => {
+    try {
+      for await (const frames of sock) {
+        const r = wire.decode(frames);
+        if (!r.ok) {
+          logLine(`dropped a message on ${channel}: ${r.reason}`);
+          continue;
+        }
+        try {
+          if (await answerHere(sock, r.identities, r.msg, channel)) continue;
+        } catch (err) {
+          logLine(`failed to answer ${r.msg.header.msg_type}: ${(err as Error).message}`);
+          continue;
+        }
+        post({ type: "request", channel, msg: r.msg, ids: r.identities });
+      }
+    } catch (err) {
+      if (!closing) logLine(`${channel} socket failed: ${(err as Error).message}`);
+    }
+  };
+
+  const serveStdin = async () => {
+    try {
+      for await (const frames of stdin) {
+        const r = wire.decode(frames);
+        if (!r.ok) {
+          logLine(`dropped a message on stdin: ${r.reason}`);
+          continue;
+        }
+        post({ type: "stdin", msg: r.msg });
+      }
+    } catch (err) {
+      if (!closing) logLine(`stdin socket failed: ${(err as Error).message}`);
+    }
+  };
+
+  const serveHeartbeat = async () => {
+    try {
+      for await (const frames of hb) await hb.send(frames);
+    } catch (err) {
+      if (!closing) logLine(`heartbeat socket failed: ${(err as Error).message}`);
+    }
+  };
+
+  const close = async () => {
+    if (closing) return;
+    flushStream();
+    closing = true;
+    await Promise.race([Promise.all([...sendChains.values()]), new Promise((r) => setTimeout(r, LINGER_MS))]);
+    for (const s of sockets) s.close();
+    post({ type: "closed" });
+  };
+
+  // ---- stream batching ----------------------------------------------------------------------------
+  // Consecutive writes to one stream for one request become one `stream` message, sent within
+  // STREAM_DELAY_MS (this thread's timers run even while the main thread computes).
+  let pending: { parent: Header; name: "stdout" | "stderr"; text: string } | undefined;
+  let streamTimer: NodeJS.Timeout | undefined;
+  const flushStream = () => {
+    if (streamTimer) clearTimeout(streamTimer);
+    streamTimer = undefined;
+    if (!pending) return;
+    const { parent, name, text } = pending;
+    pending = undefined;
+    const msg = newMessage("stream", { name, text }, data.session, parent);
+    void send(iopub, wire.encode(msg as Message, [Buffer.from(`stream.${name}`)]));
+  };
+  const addStream = (parent: Header, name: "stdout" | "stderr", text: string) => {
+    if (pending && (pending.parent.msg_id !== parent.msg_id || pending.name !== name)) flushStream();
+    if (pending) pending.text += text;
+    else pending = { parent, name, text };
+    if (pending.text.length >= STREAM_MAX_CHARS) flushStream();
+    else streamTimer ??= setTimeout(flushStream, STREAM_DELAY_MS);
+  };
+
+  port.on("message", (m: ToIo) => {
+    switch (m.type) {
+      case "send": {
+        if (closing) return;
+        if (m.channel === "iopub") flushStream();
+        const ids = m.channel === "iopub" ? [Buffer.from(topicOf(m.msg))] : m.ids;
+        void send(socketOf(m.channel), wire.frame(m.msg, ids));
+        return;
+      }
+      case "stream":
+        if (!closing) addStream(m.parent, m.name, m.text);
+        return;
+      case "kernel-info":
+        kernelInfo = m.content;
+        return;
+      case "pong":
+        lastPong = Math.max(lastPong, m.id);
+        return;
+      case "close":
+        void close();
+        return;
+    }
+  });
+
+  const bind = async () => {
+    await Promise.all([
+      shell.bind(endpoint(info, info.shell_port)),
+      control.bind(endpoint(info, info.control_port)),
+      stdin.bind(endpoint(info, info.stdin_port)),
+      iopub.bind(endpoint(info, info.iopub_port)),
+      hb.bind(endpoint(info, info.hb_port)),
+    ]);
+  };
+  bind().then(
+    () => {
+      void serve(shell, "shell");
+      void serve(control, "control");
+      void serveStdin();
+      void serveHeartbeat();
+      // "The kernel will publish state 'starting' exactly once at process startup."
+      void send(iopub, wire.frame(serialize(newMessage("status", { execution_state: "starting" }, data.session) as Message), [Buffer.from("status")]));
+      post({ type: "ready" });
+    },
+    (err: Error) => {
+      closing = true;
+      for (const s of sockets) s.close();
+      post({ type: "fatal", message: `cannot bind the addresses in the connection file: ${err.message}` });
+    },
+  );
+}
+
+/** The iopub topic of a serialized message: its msg_type, as ipykernel does. */
+function topicOf(s: SerializedMessage): string {
+  const m = /"msg_type":"([^"]*)"/.exec(s.header);
+  return m ? m[1] : "kernel";
+}
+
+if (parentPort) main();
