@@ -1,18 +1,137 @@
-/** The `tsdl` command line. Sub-commands are added by the kernel and runner issues. */
+/**
+ * The `tsdl` command line:
+ * - `tsdl kernel --connection-file F`: run the kernel (what Jupyter starts, via kernel.json);
+ * - `tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]`, `tsdl kernel list`,
+ *   `tsdl kernel uninstall [...]`: manage the kernelspec, no Python needed;
+ * - `tsdl start`: start the kernel, run one cell, print the backend (what `npm start` runs for now).
+ * - `tsdl run NOTEBOOK...` and `tsdl report NOTEBOOK.ipynb`: the runner and the report renderer
+ *   (kernel/runner, kernel/report); each parses its own arguments and returns its exit code.
+ */
 
-// Each sub-command lives in its own module and is loaded only when used, so `tsdl kernel` does
-// not pay for the report renderer's libraries (and the reverse).
-type ReportCommand = typeof import("./report/command");
+const USAGE = `usage:
+  tsdl kernel --connection-file FILE       run the kernel (Jupyter does this)
+  tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
+  tsdl kernel list [--json]
+  tsdl kernel uninstall [--user | --prefix DIR | --sys-prefix] [--name NAME]
+  tsdl start                               start the kernel, run one cell, print the backend
+  tsdl report NOTEBOOK.ipynb [-o FILE.html] a notebook as one offline HTML file (--help for more)`;
 
+/** Fail with a message and exit code 2 (bad usage). */
+class UsageError extends Error {}
+
+/** Parse `--flag`, `--flag value` and `--flag=value` options; positionals are kept in order. */
+export function parseArgs(
+  argv: string[],
+  spec: Record<string, "flag" | "value">,
+): { options: Record<string, string | true>; positionals: string[] } {
+  const options: Record<string, string | true> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) {
+      positionals.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    const kind = spec[name];
+    if (!kind) throw new UsageError(`unknown option --${name}; expected one of ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`);
+    if (kind === "flag") {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      options[name] = true;
+    } else {
+      const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
+      options[name] = value;
+    }
+  }
+  return { options, positionals };
+}
+
+/** Run the command line; sets process.exitCode on failure. */
 export async function main(argv: string[]): Promise<void> {
+  try {
+    await dispatch(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tsdl: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`tsdl: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    // Runner and reports (kernel/runner, kernel/report): each parses its own arguments.
+    case "kernel":
+      return kernelCommand(rest);
     case "report":
-      process.exitCode = await (require("./report/command") as ReportCommand).reportCommand(rest);
+      process.exitCode = await (require("./report/command") as typeof import("./report/command")).reportCommand(rest);
+      return;
+    case "start": {
+      const { start } = require("./start") as typeof import("./start");
+      return start();
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE + "\n");
       return;
     default:
-      process.stderr.write(`tsdl: unknown command ${JSON.stringify(cmd ?? "")}\n`);
-      process.exitCode = 2;
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+  }
+}
+
+async function kernelCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const locationSpec = { user: "flag", prefix: "value", "sys-prefix": "flag", name: "value" } as const;
+  switch (sub) {
+    case "install":
+    case "uninstall": {
+      const { options, positionals } = parseArgs(rest, locationSpec);
+      if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+      const { installKernelspec, uninstallKernelspec, locationFromOptions } = require("./kernelspec") as typeof import("./kernelspec");
+      const location = locationFromOptions(options);
+      const name = typeof options.name === "string" ? options.name : undefined;
+      if (sub === "install") {
+        const dir = installKernelspec({ location, name });
+        process.stdout.write(`installed the tsdl kernelspec in ${dir}\n`);
+      } else {
+        const removed = uninstallKernelspec({ location, name });
+        if (removed.length === 0) process.stdout.write("no tsdl kernelspec was installed there; nothing to remove\n");
+        for (const d of removed) process.stdout.write(`removed ${d}\n`);
+      }
+      return;
+    }
+    case "list": {
+      const { options, positionals } = parseArgs(rest, { json: "flag" });
+      if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+      const { listKernelspecs } = require("./kernelspec") as typeof import("./kernelspec");
+      const specs = listKernelspecs();
+      if (options.json) {
+        process.stdout.write(JSON.stringify({ kernelspecs: specs }, null, 2) + "\n");
+        return;
+      }
+      if (specs.length === 0) {
+        process.stdout.write("no kernelspecs found\n");
+        return;
+      }
+      const width = Math.max(...specs.map((s) => s.name.length));
+      process.stdout.write("Available kernels:\n");
+      for (const s of specs) process.stdout.write(`  ${s.name.padEnd(width)}  ${s.dir}\n`);
+      return;
+    }
+    default: {
+      const { options, positionals } = parseArgs(argv, { "connection-file": "value", "config-path": "value" });
+      if (positionals.length) throw new UsageError(`unknown kernel sub-command ${JSON.stringify(positionals[0])}`);
+      const file = options["connection-file"] ?? options["config-path"];
+      if (typeof file !== "string") throw new UsageError("tsdl kernel needs --connection-file FILE");
+      const { runKernel } = require("./kernel") as typeof import("./kernel");
+      await runKernel(file);
+    }
   }
 }

@@ -1,0 +1,155 @@
+/**
+ * tslab's TypeScript-to-JavaScript converter, reused as is, with source maps switched on.
+ *
+ * tslab's converter (`tslab/dist/converter.js`) type-checks a cell against the declarations of
+ * the cells before it and emits CommonJS. It emits no source map, and the TypeScript module it
+ * uses exposes its functions as non-configurable getters, so they cannot be patched in place.
+ * We therefore load converter.js ourselves (the way Node loads any module) and hand it a copy of
+ * the TypeScript namespace in which two functions are wrapped:
+ * - `createWatchCompilerHost` adds `inlineSourceMap`, so the cell's ES module output carries a map
+ *   back to the cell's TypeScript;
+ * - `transpileModule` (which tslab uses to turn that ES module into CommonJS) emits a second map
+ *   and strips the first from the code; both are kept, keyed by the final code, and composed only
+ *   when an error needs a traceback.
+ */
+import { readFileSync } from "node:fs";
+import Module from "node:module";
+import path from "node:path";
+
+/** A position tslab reports: 0-based line and character in the cell (its own prefix removed). */
+export interface DiagnosticPosition {
+  offset: number;
+  line: number;
+  character: number;
+}
+
+/** A TypeScript diagnostic as tslab's converter reports it. */
+export interface Diagnostic {
+  start: DiagnosticPosition;
+  end: DiagnosticPosition;
+  messageText: string;
+  category: number;
+  code: number;
+  /** Set for diagnostics in a local module the cell imports (relative to cwd); unset for the cell. */
+  fileName?: string;
+}
+
+/** What `convert` returns. */
+export interface ConvertResult {
+  output?: string;
+  declOutput?: string;
+  diagnostics: Diagnostic[];
+  hasToplevelAwait?: boolean;
+  sideOutputs?: { path: string; data: string }[];
+  lastExpressionVar?: string;
+}
+
+/** A completion entry from the TypeScript language service. */
+export interface CompletionEntry {
+  name: string;
+  kind: string;
+  sortText: string;
+}
+
+/** tslab's converter API. */
+export interface Converter {
+  convert(prevDecl: string, src: string): ConvertResult;
+  inspect(prevDecl: string, src: string, position: number): QuickInfo | undefined;
+  complete(
+    prevDecl: string,
+    src: string,
+    position: number,
+  ): { start: number; end: number; candidates: string[]; original?: { entries?: CompletionEntry[] } };
+  close(): void;
+}
+
+/** TypeScript's quick info (hover) for a position. */
+export interface QuickInfo {
+  kind: string;
+  textSpan?: { start: number; length: number };
+  displayParts?: { text: string; kind: string }[];
+  documentation?: { text: string; kind: string }[];
+  tags?: { name: string; text?: { text: string }[] }[];
+}
+
+/** The two source maps of one converted output: CommonJS → ES module → cell TypeScript. */
+export interface OutputMaps {
+  /** ES module JS → `__tslab__.ts` (which is the cell behind a one-line prefix). */
+  esm: string | undefined;
+  /** CommonJS JS (what runs) → the ES module JS (named `custom.js`). */
+  cjs: string | undefined;
+}
+
+/** The loaded converter module plus the pieces the kernel needs. */
+export interface LoadedConverter {
+  createConverter(options: { isJS: boolean; isBrowser: boolean }): Converter;
+  isCompleteCode(code: string): { completed: boolean; indent?: string };
+  /** The TypeScript compiler module tslab uses (`@tslab/typescript-for-tslab`). */
+  ts: Record<string, unknown> & { sys: Record<string, unknown>; version: string };
+  /** The source maps behind an output string `convert` returned, if any. Each output is looked up once. */
+  takeMaps(output: string): OutputMaps | undefined;
+  /** Forget maps of outputs nobody took (side modules, cells that failed). */
+  clearMaps(): void;
+}
+
+const TS_MODULE = "@tslab/typescript-for-tslab";
+const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
+const FILE_MAP = /\n?\/\/# sourceMappingURL=[^\n]*\s*$/;
+
+/** Load tslab's converter with source maps enabled (see the file comment). */
+export function loadConverter(): LoadedConverter {
+  const converterPath = require.resolve("tslab/dist/converter");
+  const baseRequire = Module.createRequire(converterPath);
+  const ts = baseRequire(TS_MODULE) as LoadedConverter["ts"];
+  const maps = new Map<string, OutputMaps>();
+
+  type CompilerOptions = Record<string, unknown>;
+  const realCreateHost = ts.createWatchCompilerHost as (...a: unknown[]) => unknown;
+  const realTranspile = ts.transpileModule as (
+    input: string,
+    opts: { fileName?: string; compilerOptions?: CompilerOptions },
+  ) => { outputText: string; sourceMapText?: string };
+
+  const wrapped: Record<string, unknown> = {};
+  for (const key of Object.keys(ts)) {
+    if (key === "createWatchCompilerHost" || key === "transpileModule") continue;
+    Object.defineProperty(wrapped, key, { enumerable: true, get: () => ts[key] });
+  }
+  wrapped.createWatchCompilerHost = (rootFiles: unknown, options: CompilerOptions, ...rest: unknown[]) =>
+    realCreateHost(rootFiles, { ...options, inlineSourceMap: true, sourceMap: false }, ...rest);
+  wrapped.transpileModule = (input: string, opts: { fileName?: string; compilerOptions?: CompilerOptions }) => {
+    if (opts?.fileName !== "custom.js") return realTranspile(input, opts);
+    const m = INLINE_MAP.exec(input);
+    const code = m ? input.slice(0, m.index) + "\n" : input;
+    const r = realTranspile(code, { ...opts, compilerOptions: { ...opts.compilerOptions, sourceMap: true } });
+    const outputText = r.outputText.replace(FILE_MAP, "\n");
+    maps.set(outputText, {
+      esm: m ? Buffer.from(m[1], "base64").toString("utf8") : undefined,
+      cjs: r.sourceMapText,
+    });
+    return { ...r, outputText };
+  };
+
+  const mod = new Module(converterPath, module);
+  mod.filename = converterPath;
+  mod.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(path.dirname(converterPath));
+  (mod as unknown as { require: unknown }).require = Object.assign(
+    (id: string) => (id === TS_MODULE ? wrapped : baseRequire(id)),
+    { resolve: baseRequire.resolve, cache: baseRequire.cache },
+  );
+  (mod as unknown as { _compile(code: string, f: string): void })._compile(readFileSync(converterPath, "utf8"), converterPath);
+  const exports = mod.exports as Pick<LoadedConverter, "createConverter" | "isCompleteCode">;
+  return {
+    createConverter: exports.createConverter,
+    isCompleteCode: exports.isCompleteCode,
+    ts,
+    takeMaps(output) {
+      const m = maps.get(output);
+      maps.delete(output);
+      return m;
+    },
+    clearMaps() {
+      maps.clear();
+    },
+  };
+}

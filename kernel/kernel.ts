@@ -1,0 +1,678 @@
+/**
+ * The tsdl kernel's main thread: it runs cells and answers shell requests, while the I/O thread
+ * (`io-worker.ts`) owns the sockets.
+ *
+ * Why not tslab's own server and executor (`tslab/dist/jupyter.js`, `executor.js`)? Its server
+ * compares HMACs with `==` (not constant-time), throws on malformed frames, sends no
+ * execute_input, has no stdin, no interrupt_request and no history, and serves control and
+ * heartbeat on the main thread, so a `while (true) {}` cell cannot be interrupted; its executor
+ * prints errors and results with console.log instead of sending `error` and `execute_result`.
+ * We keep tslab's converter (TypeScript in, CommonJS out, with types carried from cell to cell)
+ * and write the protocol layer and executor here.
+ *
+ * Start-up: the I/O thread binds and answers kernel_info at once; meanwhile this thread picks the
+ * TensorFlow.js backend, loads TypeScript and runs a hidden preload cell
+ * (`import * as tf from "@tensorflow/tfjs"; import * as dl from "tsdl"; const display = dl.display`),
+ * so `tf`, `dl` and `display` are in scope, with types, in the first cell. Requests that need it
+ * wait in the queue until then.
+ */
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { inspect } from "node:util";
+import { Worker } from "node:worker_threads";
+import { registerHost, toBundle, type MimeBundle, type NotebookHost } from "../src/display";
+import { readConnectionFile } from "./connection";
+import { Executor, codePointsToUtf16, utf16ToCodePoints, type CellOutcome } from "./executor";
+import type { FromIo, IoWorkerData, ToIo } from "./io-worker";
+import { logLine } from "./io-worker";
+import { LIBRARY_ENTRY, PACKAGE_ROOT } from "./paths";
+import {
+  PROTOCOL_VERSION,
+  type CommInfoRequest,
+  type CompleteRequest,
+  type ErrorContent,
+  type ExecuteRequest,
+  type Header,
+  type HistoryEntry,
+  type HistoryRequest,
+  type InputReplyContent,
+  type InspectRequest,
+  type IsCompleteRequest,
+  type KernelInfoReply,
+  type Message,
+  type UserExpressionResult,
+} from "./protocol";
+import { newMessage, serialize } from "./wire";
+
+/** The hidden first cell: what every notebook has in scope. */
+export const PRELOAD = [
+  'import * as tf from "@tensorflow/tfjs";',
+  'import * as dl from "tsdl";',
+  "const display = dl.display;",
+].join("\n");
+
+const TSDL_VERSION = (require(path.join(PACKAGE_ROOT, "package.json")) as { version: string }).version;
+const TFJS_VERSION = (require("@tensorflow/tfjs/package.json") as { version: string }).version;
+const TS_VERSION = (require("@tslab/typescript-for-tslab/package.json") as { version: string }).version;
+
+/** The kernel_info_reply content; `backend` is filled in once the backend is chosen. */
+export function kernelInfo(backend?: string): KernelInfoReply {
+  return {
+    status: "ok",
+    protocol_version: PROTOCOL_VERSION,
+    implementation: "tsdl",
+    implementation_version: TSDL_VERSION,
+    language_info: {
+      name: "typescript",
+      version: TS_VERSION,
+      mimetype: "text/typescript",
+      file_extension: ".ts",
+      pygments_lexer: "typescript",
+      // As tslab does: mode "typescript" for JupyterLab; name/typescript for the classic notebook.
+      codemirror_mode: { name: "javascript", mode: "typescript", typescript: true },
+      nbconvert_exporter: "script",
+    },
+    banner:
+      `tsdl ${TSDL_VERSION}: TypeScript ${TS_VERSION} with TensorFlow.js ${TFJS_VERSION} (tf) and the tsdl library (dl) preloaded\n` +
+      `backend: ${backend ?? "being chosen (see dl.backendInfo())"}`,
+    help_links: [{ text: "TensorFlow.js API", url: "https://js.tensorflow.org/api/latest/" }],
+  };
+}
+
+interface Request {
+  channel: "shell" | "control";
+  msg: Message;
+  ids: Uint8Array[];
+}
+
+interface OutputTarget {
+  header: Header;
+  ids: Uint8Array[];
+  allowStdin: boolean;
+  silent: boolean;
+}
+
+/** Start the kernel on a connection file; resolves when it has shut down. */
+export async function runKernel(connectionFile: string): Promise<void> {
+  const info = readConnectionFile(connectionFile);
+  if (info.key === "") logLine("the connection file has an empty key: message signing is off");
+  const kernel = new Kernel(info);
+  await kernel.run();
+}
+
+class Kernel {
+  private readonly session = randomUUID();
+  private readonly busy = new Int32Array(new SharedArrayBuffer(4));
+  private readonly worker: Worker;
+  private executor: Executor | undefined;
+  private readonly ready: Promise<void>;
+  private readyDone = false;
+  private readonly queue: Request[] = [];
+  private pumping = false;
+  private executionCount = 0;
+  private readonly history: { count: number; code: string; output: string | null }[] = [];
+  /** Where cell output goes: the running execute_request, else the last one. */
+  private target: OutputTarget | undefined;
+  private readonly streams = { stdout: "", stderr: "" };
+  private flushScheduled = false;
+  private readonly inputs = new Map<string, { resolve(v: string): void; reject(e: Error): void }>();
+  private shuttingDown = false;
+  private finished!: () => void;
+  private readonly done = new Promise<void>((r) => (this.finished = r));
+  private preloadError: ErrorContent | undefined;
+
+  constructor(info: ReturnType<typeof readConnectionFile>) {
+    const data: IoWorkerData = { connection: info, session: this.session, kernelInfo: kernelInfo(), busy: this.busy };
+    this.worker = new Worker(path.join(__dirname, "io-worker.js"), { workerData: data });
+    this.worker.on("message", (m: FromIo) => this.onIo(m));
+    this.worker.on("error", (err) => {
+      logLine(`the I/O thread failed: ${err.stack ?? err.message}`);
+      process.exit(1);
+    });
+    this.worker.on("exit", (code) => {
+      if (!this.shuttingDown) {
+        logLine(`the I/O thread exited unexpectedly (code ${code})`);
+        process.exit(1);
+      }
+    });
+    this.ready = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.start())
+      .catch((err: Error) => {
+        logLine(`start-up failed: ${err.stack ?? err.message}`);
+        process.exit(1);
+      });
+  }
+
+  async run(): Promise<void> {
+    this.installProcessHooks();
+    watchParent();
+    await this.done;
+  }
+
+  private toIo(m: ToIo): void {
+    this.worker.postMessage(m);
+  }
+
+  // ---- start-up ------------------------------------------------------------------------------
+
+  private async start(): Promise<void> {
+    // Backend first: it is quick, and the banner names it.
+    const dl = require(LIBRARY_ENTRY) as typeof import("../src/index");
+    try {
+      const info = await dl.initBackend();
+      this.toIo({ type: "kernel-info", content: kernelInfo(info.active) });
+    } catch (err) {
+      logLine(`no TensorFlow.js backend: ${(err as Error).message}`);
+    }
+    registerHost(this.host());
+    const t0 = Date.now();
+    this.executor = new Executor({ cwd: process.cwd(), root: PACKAGE_ROOT, libraryEntry: LIBRARY_ENTRY, busyFlag: this.busy });
+    const outcome = await this.executor.execute(PRELOAD, "<preload>");
+    if (outcome.status === "error") {
+      this.preloadError = outcome.error;
+      logLine(`the preload cell failed: ${outcome.error.evalue}`);
+    }
+    prettyTensors(this.executor.require("@tensorflow/tfjs") as typeof import("@tensorflow/tfjs"));
+    logLine(`ready in ${Date.now() - t0} ms after the backend (${process.cwd()})`);
+    this.readyDone = true;
+  }
+
+  // ---- messages from the I/O thread -----------------------------------------------------------------
+
+  private onIo(m: FromIo): void {
+    switch (m.type) {
+      case "ready":
+        return;
+      case "fatal":
+        logLine(m.message);
+        process.exit(1);
+        return;
+      case "ping":
+        this.toIo({ type: "pong", id: m.id });
+        return;
+      case "request":
+        this.onRequest({ channel: m.channel, msg: m.msg, ids: m.ids });
+        return;
+      case "stdin":
+        this.onStdin(m.msg);
+        return;
+      case "shutdown":
+        void this.shutdown(m.restart);
+        return;
+      case "closed":
+        return;
+    }
+  }
+
+  private onRequest(r: Request): void {
+    if (this.shuttingDown) return;
+    if (r.channel === "control") {
+      // Control requests do not wait behind cells.
+      void this.handle(r);
+      return;
+    }
+    this.queue.push(r);
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.shuttingDown) {
+        if (!this.readyDone) await this.ready;
+        const r = this.queue.shift()!;
+        await this.handle(r);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async handle(r: Request): Promise<void> {
+    const { msg } = r;
+    if (!this.readyDone) await this.ready;
+    this.publish("status", { execution_state: "busy" }, msg.header);
+    try {
+      const content = msg.content;
+      switch (msg.header.msg_type) {
+        case "execute_request":
+          await this.execute(r, content as unknown as ExecuteRequest);
+          break;
+        case "complete_request":
+          this.reply(r, this.complete(content as unknown as CompleteRequest));
+          break;
+        case "inspect_request":
+          this.reply(r, this.inspect(content as unknown as InspectRequest));
+          break;
+        case "is_complete_request":
+          this.reply(r, this.isComplete(content as unknown as IsCompleteRequest));
+          break;
+        case "history_request":
+          this.reply(r, this.historyReply(content as unknown as HistoryRequest));
+          break;
+        case "comm_info_request":
+          void (content as CommInfoRequest);
+          this.reply(r, { status: "ok", comms: {} });
+          break;
+        case "comm_open": {
+          // "If the target_name key is not found on the receiving side, then it should
+          // immediately reply with a comm_close message to avoid an inconsistent state."
+          const commId = (content as { comm_id?: unknown }).comm_id;
+          if (typeof commId === "string") this.publish("comm_close", { comm_id: commId, data: {} }, msg.header);
+          break;
+        }
+        case "comm_msg":
+        case "comm_close":
+          break;
+        default:
+          if (msg.header.msg_type.endsWith("_request")) {
+            this.reply(r, {
+              status: "error",
+              ename: "UnknownMessageType",
+              evalue: `the tsdl kernel does not handle ${msg.header.msg_type}`,
+              traceback: [],
+            });
+          }
+          logLine(`ignored ${msg.header.msg_type} on ${r.channel}`);
+      }
+    } catch (err) {
+      logLine(`failed to handle ${msg.header.msg_type}: ${(err as Error).stack ?? err}`);
+      this.reply(r, {
+        status: "error",
+        ename: "KernelError",
+        evalue: `the kernel failed to handle ${msg.header.msg_type}: ${(err as Error).message}`,
+        traceback: [String((err as Error).stack ?? err)],
+      });
+    } finally {
+      this.publish("status", { execution_state: "idle" }, msg.header);
+    }
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  private send(channel: "shell" | "control" | "stdin" | "iopub", ids: Uint8Array[], msg: Message): void {
+    this.toIo({ type: "send", channel, ids, msg: serialize(msg) });
+  }
+
+  private reply(r: Request, content: object): void {
+    const type = r.msg.header.msg_type.replace(/_request$/, "_reply");
+    this.send(r.channel, r.ids, newMessage(type, content, this.session, r.msg.header) as Message);
+  }
+
+  /** Publish on iopub, after any stream text written before it. */
+  private publish(type: string, content: object, parent: Header): void {
+    this.flushStreams();
+    this.send("iopub", [], newMessage(type, content, this.session, parent) as Message);
+  }
+
+  // ---- output capture --------------------------------------------------------------------------
+
+  /** Cell output written to process.stdout/stderr becomes `stream` messages, batched per event-loop turn. */
+  writeStream(name: "stdout" | "stderr", text: string): void {
+    if (!this.target) {
+      // Not in any cell yet (preload): keep it in the kernel's log.
+      logLine(`[${name}] ${text.replace(/\n$/, "")}`);
+      return;
+    }
+    this.streams[name] += text;
+    if (this.streams.stdout.length + this.streams.stderr.length > 64 * 1024) {
+      this.flushStreams();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushStreams());
+    }
+  }
+
+  private flushStreams(): void {
+    this.flushScheduled = false;
+    const t = this.target;
+    for (const name of ["stdout", "stderr"] as const) {
+      const text = this.streams[name];
+      if (!text) continue;
+      this.streams[name] = "";
+      if (t && !t.silent) this.send("iopub", [], newMessage("stream", { name, text }, this.session, t.header) as Message);
+    }
+  }
+
+  private installProcessHooks(): void {
+    const capture = (name: "stdout" | "stderr") =>
+      function write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+        kernelRef.writeStream(name, text);
+        const done = typeof encoding === "function" ? encoding : cb;
+        if (typeof done === "function") process.nextTick(done as () => void);
+        return true;
+      };
+    const kernelRef = this;
+    process.stdout.write = capture("stdout") as typeof process.stdout.write;
+    process.stderr.write = capture("stderr") as typeof process.stderr.write;
+    Error.stackTraceLimit = 50;
+    process.on("SIGINT", () => this.executor?.interrupt());
+    process.on("unhandledRejection", (reason) => {
+      if (this.executor?.failActive("unhandled-rejection", reason)) return;
+      this.writeStream("stderr", `Unhandled promise rejection (after its cell finished): ${describeThrown(reason)}\n`);
+    });
+    process.on("uncaughtException", (err) => {
+      if (this.executor?.failActive("uncaught-exception", err)) return;
+      this.writeStream("stderr", `Uncaught exception (after its cell finished): ${describeThrown(err)}\n`);
+    });
+  }
+
+  // ---- the notebook host (display and input for the library) -------------------------------------
+
+  private host(): NotebookHost {
+    return {
+      display: (bundle: MimeBundle, options: { displayId?: string; update?: boolean }) => {
+        const t = this.target;
+        if (!t) throw new Error("display() was called outside any cell");
+        if (t.silent) return;
+        const content = {
+          data: bundle,
+          metadata: {},
+          ...(options.displayId !== undefined ? { transient: { display_id: options.displayId } } : {}),
+        };
+        if (options.update && options.displayId === undefined) {
+          throw new Error("display update needs a display id");
+        }
+        // Serialize here, so a bundle that is not JSON fails in the caller's cell with a clear error.
+        this.flushStreams();
+        const msg = newMessage(options.update ? "update_display_data" : "display_data", content, this.session, t.header);
+        this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialize(msg as Message) });
+      },
+      input: (prompt: string, options?: { password?: boolean }) => this.input(prompt, options?.password ?? false),
+    };
+  }
+
+  private input(prompt: string, password: boolean): Promise<string> {
+    const t = this.target;
+    if (!t) return Promise.reject(new Error("input() was called outside any cell"));
+    if (!t.allowStdin) {
+      return Promise.reject(
+        new Error("input() is not available: this front end does not accept input requests (its execute_request had allow_stdin: false)"),
+      );
+    }
+    this.flushStreams();
+    const msg = newMessage("input_request", { prompt, password }, this.session, t.header);
+    return new Promise<string>((resolve, reject) => {
+      this.inputs.set(msg.header.msg_id, { resolve, reject });
+      this.send("stdin", t.ids, msg as Message);
+    });
+  }
+
+  private onStdin(msg: Message): void {
+    if (msg.header.msg_type !== "input_reply") {
+      logLine(`ignored ${msg.header.msg_type} on stdin`);
+      return;
+    }
+    const parentId = (msg.parent_header as Partial<Header>).msg_id ?? "";
+    const waiter = this.inputs.get(parentId);
+    if (!waiter) {
+      logLine("ignored an input_reply that answers no pending input_request");
+      return;
+    }
+    this.inputs.delete(parentId);
+    const value = (msg.content as Partial<InputReplyContent>).value;
+    if (typeof value === "string") waiter.resolve(value);
+    else waiter.reject(new Error(`input_reply content.value must be a string, found ${inspect(value)}`));
+  }
+
+  // ---- execute -------------------------------------------------------------------------------------
+
+  private async execute(r: Request, c: ExecuteRequest): Promise<void> {
+    if (typeof c.code !== "string") {
+      this.reply(r, {
+        status: "error",
+        execution_count: this.executionCount,
+        ename: "BadRequest",
+        evalue: `execute_request content.code must be a string, found ${inspect(c.code)}`,
+        traceback: [],
+      });
+      return;
+    }
+    const silent = c.silent === true;
+    const storeHistory = silent ? false : c.store_history !== false;
+    if (storeHistory) this.executionCount++;
+    const count = this.executionCount;
+    // Output still buffered belongs to the cell before; then this request owns the output.
+    this.flushStreams();
+    const previous = this.target;
+    this.target = { header: r.msg.header, ids: r.ids, allowStdin: c.allow_stdin !== false, silent };
+    try {
+      await this.executeIn(r, c, count, silent, storeHistory);
+    } finally {
+      if (silent) {
+        this.flushStreams();
+        this.target = previous;
+      }
+    }
+  }
+
+  private async executeIn(r: Request, c: ExecuteRequest, count: number, silent: boolean, storeHistory: boolean): Promise<void> {
+    if (!silent) this.publish("execute_input", { code: c.code, execution_count: count }, r.msg.header);
+    if (this.preloadError && count === 1) {
+      this.writeStream("stderr", `tsdl: the preload cell failed, so tf and dl are not in scope: ${this.preloadError.evalue}\n`);
+    }
+    const filename = storeHistory ? `<cell ${count}>` : `<cell ${count}.${randomUUID().slice(0, 4)}>`;
+    const outcome = await this.executor!.execute(c.code, filename);
+    let output: string | null = null;
+    let error: ErrorContent | undefined;
+    if (outcome.status === "ok" && outcome.hasValue && !silent) {
+      const shown = this.showResult(outcome.value, count, r.msg.header);
+      if ("error" in shown) error = shown.error;
+      else output = shown.text;
+    }
+    if (outcome.status === "error") error = outcome.error;
+    if (storeHistory) this.history.push({ count, code: c.code, output });
+    if (error) {
+      if (!silent) this.publish("error", error, r.msg.header);
+      this.reply(r, { status: "error", execution_count: count, ...error });
+      if (c.stop_on_error !== false) await this.abortQueued();
+      return;
+    }
+    const userExpressions = await this.userExpressions(c.user_expressions);
+    this.flushStreams();
+    this.reply(r, { status: "ok", execution_count: count, payload: [], user_expressions: userExpressions });
+  }
+
+  /** Send execute_result for a cell's value; returns its text/plain, or the error rendering failed with. */
+  private showResult(value: unknown, count: number, parent: Header): { text: string | null } | { error: ErrorContent } {
+    let bundle: MimeBundle;
+    try {
+      bundle = toBundle(value);
+      this.publishChecked("execute_result", { execution_count: count, data: bundle, metadata: {} }, parent);
+    } catch (err) {
+      return {
+        error: {
+          ename: (err as Error).name ?? "Error",
+          evalue: `the cell's value could not be shown: ${(err as Error).message}`,
+          traceback: [String((err as Error).stack ?? err)],
+        },
+      };
+    }
+    const text = bundle["text/plain"];
+    return { text: typeof text === "string" ? text : null };
+  }
+
+  /** Like publish, but serializes first so a bad bundle throws here. */
+  private publishChecked(type: string, content: object, parent: Header): void {
+    const s = serialize(newMessage(type, content, this.session, parent) as Message);
+    this.flushStreams();
+    this.toIo({ type: "send", channel: "iopub", ids: [], msg: s });
+  }
+
+  private async userExpressions(exprs: Record<string, string> | undefined): Promise<Record<string, UserExpressionResult>> {
+    const out: Record<string, UserExpressionResult> = {};
+    if (!exprs || typeof exprs !== "object") return out;
+    for (const [name, expr] of Object.entries(exprs)) {
+      if (typeof expr !== "string") {
+        out[name] = { status: "error", ename: "BadRequest", evalue: "user expression must be a string", traceback: [] };
+        continue;
+      }
+      const o: CellOutcome = await this.executor!.evaluate(expr);
+      if (o.status === "error") {
+        out[name] = { status: "error", ...o.error };
+        continue;
+      }
+      try {
+        const data = o.hasValue ? toBundle(o.value) : { "text/plain": "undefined" };
+        JSON.stringify(data);
+        out[name] = { status: "ok", data, metadata: {} };
+      } catch (err) {
+        out[name] = { status: "error", ename: "Error", evalue: (err as Error).message, traceback: [] };
+      }
+    }
+    return out;
+  }
+
+  /** After a failing cell with stop_on_error: answer the execute requests queued behind it as aborted. */
+  private async abortQueued(): Promise<void> {
+    // Let requests already on their way from the I/O thread arrive first.
+    await new Promise((r) => setImmediate(r));
+    const keep: Request[] = [];
+    for (const q of this.queue.splice(0)) {
+      if (q.msg.header.msg_type !== "execute_request") {
+        keep.push(q);
+        continue;
+      }
+      this.publish("status", { execution_state: "busy" }, q.msg.header);
+      this.reply(q, { status: "aborted", execution_count: this.executionCount });
+      this.publish("status", { execution_state: "idle" }, q.msg.header);
+    }
+    this.queue.unshift(...keep);
+  }
+
+  // ---- introspection ----------------------------------------------------------------------------
+
+  private complete(c: CompleteRequest): object {
+    const code = String(c.code ?? "");
+    const pos = codePointsToUtf16(code, Number(c.cursor_pos ?? code.length));
+    const r = this.executor!.complete(code, pos);
+    const start = utf16ToCodePoints(code, r.start);
+    const end = utf16ToCodePoints(code, r.end);
+    return {
+      status: "ok",
+      matches: r.matches,
+      cursor_start: start,
+      cursor_end: end,
+      metadata: {
+        // JupyterLab shows these kinds next to the matches.
+        _jupyter_types_experimental: r.matches.map((text, i) => ({ start, end, text, type: r.kinds[i] })),
+      },
+    };
+  }
+
+  private inspect(c: InspectRequest): object {
+    const code = String(c.code ?? "");
+    const pos = codePointsToUtf16(code, Number(c.cursor_pos ?? code.length));
+    const info = this.executor!.inspect(code, pos);
+    if (!info) return { status: "ok", found: false, data: {}, metadata: {} };
+    return { status: "ok", found: true, data: { "text/plain": info.text }, metadata: {} };
+  }
+
+  private isComplete(c: IsCompleteRequest): object {
+    const r = this.executor!.isComplete(String(c.code ?? ""));
+    return r.complete ? { status: "complete" } : { status: "incomplete", indent: r.indent };
+  }
+
+  private historyReply(c: HistoryRequest): object {
+    const SESSION = 1;
+    const entry = (h: { count: number; code: string; output: string | null }): HistoryEntry =>
+      c.output ? [SESSION, h.count, [h.code, h.output]] : [SESSION, h.count, h.code];
+    let picked = this.history;
+    switch (c.hist_access_type) {
+      case "tail": {
+        const n = Number(c.n ?? 10);
+        picked = n > 0 ? this.history.slice(-n) : [];
+        break;
+      }
+      case "range": {
+        const session = Number(c.session ?? 0);
+        if (session !== 0 && session !== SESSION) {
+          picked = [];
+          break;
+        }
+        const start = Number(c.start ?? 1);
+        const stop = c.stop === undefined || c.stop === null ? Infinity : Number(c.stop);
+        picked = this.history.filter((h) => h.count >= start && h.count < stop);
+        break;
+      }
+      case "search": {
+        const re = globToRegExp(String(c.pattern ?? "*"));
+        picked = this.history.filter((h) => re.test(h.code));
+        if (c.unique) {
+          const seen = new Set<string>();
+          picked = picked.filter((h) => (seen.has(h.code) ? false : (seen.add(h.code), true)));
+        }
+        const n = Number(c.n ?? 0);
+        if (n > 0) picked = picked.slice(-n);
+        break;
+      }
+      default:
+        return { status: "error", ename: "BadRequest", evalue: `unknown hist_access_type ${inspect(c.hist_access_type)}`, traceback: [] };
+    }
+    return { status: "ok", history: picked.map(entry) };
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------------
+
+  private async shutdown(restart: boolean): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    logLine(restart ? "shutting down for a restart" : "shutting down");
+    this.executor?.interrupt();
+    for (const w of this.inputs.values()) w.reject(new Error("the kernel is shutting down"));
+    this.flushStreams();
+    try {
+      this.executor?.close();
+    } catch (err) {
+      logLine(`closing the compiler failed: ${(err as Error).message}`);
+    }
+    const closed = new Promise<void>((resolve) => {
+      this.worker.once("message", (m: FromIo) => m.type === "closed" && resolve());
+      setTimeout(resolve, 3000);
+    });
+    this.toIo({ type: "close" });
+    await closed;
+    await this.worker.terminate();
+    this.finished();
+    // Timers a cell left behind must not keep the process alive.
+    process.exit(0);
+  }
+}
+
+/** Print tensors with their values (console.log and results), not tfjs's internal fields. */
+function prettyTensors(tf: typeof import("@tensorflow/tfjs")): void {
+  const custom = inspect.custom;
+  Object.defineProperty(tf.Tensor.prototype, custom, {
+    configurable: true,
+    value(this: import("@tensorflow/tfjs").Tensor) {
+      return this.isDisposed ? `Tensor (disposed, shape [${this.shape.join(", ")}])` : this.toString();
+    },
+  });
+}
+
+function describeThrown(v: unknown): string {
+  if (v instanceof Error) return v.stack ?? `${v.name}: ${v.message}`;
+  return inspect(v);
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[\\s\\S]*").replace(/\?/g, "[\\s\\S]");
+  return new RegExp(`^${body}$`);
+}
+
+/** Exit when the process that started us is gone (JPY_PARENT_PID, as ipykernel's parent poller does). */
+function watchParent(): void {
+  const pid = Number(process.env.JPY_PARENT_PID);
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      logLine(`parent process ${pid} is gone; exiting`);
+      process.exit(0);
+    }
+  }, 2000);
+  timer.unref();
+}
