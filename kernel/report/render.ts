@@ -64,6 +64,8 @@ export interface RunSummary {
   /** 1-based number of the code cell that failed, among all cells. */
   failed_cell?: number;
   error?: string;
+  /** Every cell that failed, including those `--allow-errors` ran past. */
+  errors?: { cell: number; error: string }[];
 }
 
 class PageState {
@@ -130,7 +132,8 @@ function runSummaryHtml(run: RunSummary): string {
   const parts = [`<span class="${ok ? "status-ok" : "status-failed"}">${escapeHtml(run.status)}</span>`];
   if (run.duration_s !== undefined) parts.push(`ran in ${run.duration_s.toFixed(1)} s`);
   if (run.started) parts.push(`started ${escapeHtml(run.started)}`);
-  if (run.failed_cell !== undefined) parts.push(`failed at cell ${run.failed_cell}`);
+  if (run.failed_cell !== undefined) parts.push(`stopped at cell ${run.failed_cell}: ${escapeHtml(run.error ?? "")}`);
+  else if (run.errors?.length) parts.push(`${run.errors.length} cell error${run.errors.length === 1 ? "" : "s"} allowed (cell ${run.errors.map((e) => e.cell).join(", ")})`);
   return parts.join(", ");
 }
 

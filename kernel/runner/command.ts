@@ -26,7 +26,8 @@ Executes each notebook top to bottom in a fresh tsdl kernel and writes the execu
   --out DIR          output folder (default: reports)
   --html             also write DIR/NAME.html, a self-contained offline report
   --timeout SECONDS  interrupt a cell that runs longer, record it as an error, stop
-  --allow-errors     keep running after a cell error (the notebook still counts as failed)
+  --allow-errors     keep running after a cell error (recorded in the cell; the notebook counts as
+                     ok; timeouts and a dead kernel still fail it)
   --quick            set TSDL_QUICK=1 for the kernel: notebooks shrink their work
 Exit status: 0 if every notebook ran without error, 1 otherwise, 130 after Ctrl-C, 2 for bad usage.
 `;
@@ -104,9 +105,9 @@ export async function runCommand(argv: string[], io: CommandIO = STD_IO, extra: 
       html: values.html ?? false,
       timeoutSeconds: parseTimeout(values.timeout),
       allowErrors: values["allow-errors"] ?? false,
-      env: kernelEnv(values.quick),
       progressStream: io.err,
       ...extra,
+      env: { ...kernelEnv(values.quick), ...extra.env },
     };
   } catch (err) {
     io.err.write(`tsdl run: ${(err as Error).message}\n${RUN_USAGE}`);
@@ -117,6 +118,7 @@ export async function runCommand(argv: string[], io: CommandIO = STD_IO, extra: 
     const results = await runFiles(files, { ...options, signal: sigint.signal });
     for (const r of results) {
       io.out.write(describe(r) + "\n");
+      for (const note of r.notes ?? []) io.err.write(`tsdl run: note: ${note}\n`);
       if (r.message) io.err.write(`tsdl run: ${r.message}\n`);
     }
     if (sigint.signal.aborted) return 130;
@@ -185,14 +187,15 @@ export async function startCommand(argv: string[], io: CommandIO = STD_IO, extra
       outDir,
       html: true,
       timeoutSeconds,
-      env: kernelEnv(quick),
       progressStream: io.err,
       signal: sigint.signal,
       onResult: (r) => {
         io.out.write(describe(r) + "\n");
+        for (const note of r.notes ?? []) io.err.write(`tsdl start: note: ${note}\n`);
         if (r.message) io.err.write(`tsdl start: ${r.message}\n`);
       },
       ...extra,
+      env: { ...kernelEnv(quick), ...extra.env },
     });
   } finally {
     sigint.dispose();

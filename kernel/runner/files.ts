@@ -24,6 +24,8 @@ export interface FileResult {
   htmlOut?: string;
   /** The one-line failure message (notebook, cell number, error), absent when ok. */
   message?: string;
+  /** One line per cell error that --allow-errors ran past. */
+  notes?: string[];
   kernelPid?: number;
 }
 
@@ -73,8 +75,9 @@ async function runFile(file: string, options: RunFilesOptions): Promise<FileResu
   const result: FileResult = { ...base, status: run.status, durationSeconds: run.durationSeconds, kernelPid: run.kernelPid };
   if (run.status !== "ok") {
     const where = run.failedCell !== undefined ? `cell ${run.failedCell}` : "before the first cell";
-    const more = run.errors.length > 1 ? ` (and ${run.errors.length - 1} more failing cell${run.errors.length > 2 ? "s" : ""})` : "";
-    result.message = `${file}: ${where}: ${run.error ?? run.status}${more}`;
+    result.message = `${file}: ${where}: ${run.error ?? run.status}`;
+  } else if (run.errors.length > 0) {
+    result.notes = run.errors.map((e) => `${file}: cell ${e.cell}: ${e.error} (run past with --allow-errors)`);
   }
   const notebookOut = path.join(options.outDir, `${name}.ipynb`);
   try {

@@ -36,7 +36,7 @@ export interface RunProgress {
 export interface RunOptions {
   /** Interrupt a cell that runs longer than this, record an error, stop. Default: no limit. */
   timeoutSeconds?: number;
-  /** Keep going after a cell error (the run's status is still "error"). */
+  /** Keep going after a cell error: errors are recorded in the cells and in `errors`, and the status stays "ok". */
   allowErrors?: boolean;
   /** The kernel's working directory (a notebook's folder, as in Jupyter). Default: this process's cwd. */
   cwd?: string;
@@ -62,11 +62,11 @@ export interface RunResult {
   notebook: Notebook;
   status: RunStatus;
   durationSeconds: number;
-  /** 1-based number, among all cells, of the cell that failed (the first one, with allowErrors). */
+  /** 1-based number, among all cells, of the cell that ended the run (absent when it ran to the end). */
   failedCell?: number;
-  /** "TypeError: boom" for the failing cell. */
+  /** "TypeError: boom" for that cell. */
   error?: string;
-  /** Every cell that raised an error, with allowErrors. */
+  /** Every cell that failed, including those `allowErrors` ran past. */
   errors: { cell: number; error: string }[];
   /** Code cells executed. */
   executed: number;
@@ -103,6 +103,7 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
     const summary: RunSummary = { status: result.status, started, duration_s: Math.round(result.durationSeconds * 1000) / 1000 };
     if (result.failedCell !== undefined) summary.failed_cell = result.failedCell;
     if (result.error !== undefined) summary.error = result.error;
+    if (result.errors.length > 0) summary.errors = result.errors;
     nb.metadata.tsdl = { ...((nb.metadata.tsdl as object | undefined) ?? {}), run: summary };
     return result;
   };
@@ -134,16 +135,12 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
       if (!failed) continue;
       const error = outcome.error ?? "error";
       result.errors.push({ cell: number, error });
-      if (result.failedCell === undefined) {
-        result.failedCell = number;
-        result.error = error;
-      }
-      if (outcome.status === "error") {
-        result.status = "error";
-        if (options.allowErrors) continue;
-      } else {
-        result.status = outcome.status;
-      }
+      // With --allow-errors a cell error is recorded and the run goes on (as nbclient's
+      // allow_errors); timeouts, interrupts and a dead kernel always end the run.
+      if (outcome.status === "error" && options.allowErrors) continue;
+      result.status = outcome.status;
+      result.failedCell = number;
+      result.error = error;
       break;
     }
   } finally {
