@@ -117,14 +117,27 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
   result.kernelPid = kernel.pid;
   options.onKernelStarted?.(kernel.pid);
   try {
-    const info = await kernel.request("shell", "kernel_info_request", {}, { timeoutMs: 30_000 });
-    nb.metadata.language_info = info.content.language_info as LanguageInfo;
-    // The kernel answers kernel_info at once but loads TensorFlow.js and TypeScript before its
-    // first cell; wait for that with a silent empty execution, so that start-up time is not
-    // charged to the first cell's --timeout.
-    await kernel.execute("", { silent: true, storeHistory: false, timeoutMs: (options.startupTimeoutSeconds ?? 120) * 1000 });
+    try {
+      const info = await kernel.request("shell", "kernel_info_request", {}, { timeoutMs: 30_000 });
+      nb.metadata.language_info = info.content.language_info as LanguageInfo;
+      // The kernel answers kernel_info at once but loads TensorFlow.js and TypeScript before its
+      // first cell; wait for that with a silent empty execution, so that start-up time is not
+      // charged to the first cell's --timeout.
+      const ready = await kernel.execute("", { silent: true, storeHistory: false, timeoutMs: (options.startupTimeoutSeconds ?? 120) * 1000 });
+      if (ready.status !== "ok") throw new Error(`its start-up failed: ${oneLine(ready.error?.ename, ready.error?.evalue)}`);
+    } catch (err) {
+      result.status = "died";
+      result.error = oneLine("KernelStartError", `the kernel did not get ready: ${(err as Error).message}`);
+      return finish();
+    }
 
     for (let i = 0; i < codeCells.length; i++) {
+      if (options.signal?.aborted) {
+        result.status = "interrupted";
+        result.error = "KeyboardInterrupt: the run was stopped (Ctrl-C) before this cell";
+        result.failedCell = codeCells[i].number;
+        break;
+      }
       const { cell, number } = codeCells[i];
       options.progress?.cellStart?.(i + 1, codeCells.length, number);
       const c0 = performance.now();
