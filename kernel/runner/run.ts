@@ -78,8 +78,8 @@ export const KERNELSPEC_METADATA = { name: KERNEL_NAME, display_name: DISPLAY_NA
 
 /**
  * Executes every code cell of `source` (a deep copy is made) and returns the executed notebook.
- * Never throws for cell errors, timeouts, aborts or a dead kernel: those are statuses. Throws only
- * when the kernel cannot be started at all.
+ * Never throws for cell errors, timeouts, aborts, a kernel that cannot start or dies: those are
+ * statuses, and the notebook returned holds whatever ran.
  */
 export async function runNotebook(source: Notebook, options: RunOptions = {}): Promise<RunResult> {
   const nb = structuredClone(source);
@@ -113,7 +113,14 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
     result.status = "interrupted";
     return finish();
   }
-  const kernel = await KernelClient.start({ ...options.kernel, cwd: options.cwd, env: options.env });
+  let kernel: KernelClient;
+  try {
+    kernel = await KernelClient.start({ ...options.kernel, cwd: options.cwd, env: options.env });
+  } catch (err) {
+    result.status = "died";
+    result.error = oneLine("KernelStartError", `the kernel could not be started: ${(err as Error).message}`);
+    return finish();
+  }
   result.kernelPid = kernel.pid;
   options.onKernelStarted?.(kernel.pid);
   try {

@@ -239,6 +239,17 @@ test("a kernel that dies is reported with the cell that killed it, and what ran 
   assert.deepEqual(never.outputs, []);
 });
 
+test("a kernel that cannot start gives a 'died' run with the reason, not an exception", async () => {
+  const result = await runNotebook(readNotebook(path.join(FIXTURES, "die.ipynb")), {
+    kernel: { argv: [process.execPath, "-e", "console.error('no kernel here'); process.exit(3)"], readyTimeoutMs: 20_000 },
+  });
+  assert.equal(result.status, "died");
+  assert.equal(result.executed, 0);
+  assert.match(result.error ?? "", /^KernelStartError: the kernel could not be started: the kernel exited.* \(exit code 3\)/);
+  assert.match(result.error ?? "", /no kernel here/);
+  assert.equal((result.notebook.metadata.tsdl as { run: { status: string } }).run.status, "died");
+});
+
 test("tsdl start (npm start): every notebook in name order to reports/, an index with status and time, non-zero when one failed", async () => {
   const notebooks = path.join(tmp, "notebooks");
   fs.mkdirSync(notebooks);
