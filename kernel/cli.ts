@@ -13,7 +13,8 @@ const USAGE = `usage:
   tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
   tsdl kernel list [--json]
   tsdl kernel uninstall [--user | --prefix DIR | --sys-prefix] [--name NAME]
-  tsdl start [--notebooks DIR] [--out DIR]  the main job: run notebooks/ to reports/ (npm start)
+  tsdl start [--notebooks DIR] [--out DIR] [--quick]
+                                           the main job: run notebooks/ to reports/ (npm start)
   tsdl run NOTEBOOK.ipynb... [--out DIR] [--html] [--timeout S] [--allow-errors]
                                            execute notebooks headless (--help for more)
   tsdl report NOTEBOOK.ipynb [-o FILE.html] a notebook as one offline HTML file (--help for more)`;

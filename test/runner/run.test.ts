@@ -239,6 +239,22 @@ test("a kernel that dies is reported with the cell that killed it, and what ran 
   assert.deepEqual(never.outputs, []);
 });
 
+test("tsdl run: bad usage exits 2 with the reason; an unreadable notebook is one line and starts no kernel", async () => {
+  let io = capture();
+  assert.equal(await runCommand([], io), 2);
+  assert.match(io.stderr(), /^tsdl run: expected at least one notebook \(\.ipynb\), found none\n/);
+  io = capture();
+  assert.equal(await runCommand(["a.ipynb", "--timeout", "soon"], io), 2);
+  assert.match(io.stderr(), /--timeout expects a positive number of seconds, found "soon"/);
+  io = capture();
+  let started = false;
+  const missing = path.join(tmp, "missing.ipynb");
+  assert.equal(await runCommand([missing, "--out", path.join(tmp, "none")], io, { onKernelStarted: () => (started = true) }), 1);
+  assert.equal(started, false);
+  assert.deepEqual(io.stderr().split("\n").filter(Boolean), [`tsdl run: ${missing}: cannot read: ENOENT: no such file or directory, open '${missing}'`]);
+  assert.equal(fs.existsSync(path.join(tmp, "none")), false);
+});
+
 test("a kernel that cannot start gives a 'died' run with the reason, not an exception", async () => {
   const result = await runNotebook(readNotebook(path.join(FIXTURES, "die.ipynb")), {
     kernel: { argv: [process.execPath, "-e", "console.error('no kernel here'); process.exit(3)"], readyTimeoutMs: 20_000 },
