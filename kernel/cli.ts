@@ -3,7 +3,9 @@
  * - `tsdl kernel --connection-file F`: run the kernel (what Jupyter starts, via kernel.json);
  * - `tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]`, `tsdl kernel list`,
  *   `tsdl kernel uninstall [...]`: manage the kernelspec, no Python needed;
- * - `tsdl start`: start the kernel, run one cell, print the backend (what `npm start` runs for now).
+ * - `tsdl start`: the main job (`npm start`): every notebook in notebooks/ to reports/ (runner).
+ * - `tsdl run NOTEBOOK...` and `tsdl report NOTEBOOK.ipynb`: the runner and the report renderer
+ *   (kernel/runner, kernel/report); each parses its own arguments and returns its exit code.
  */
 
 const USAGE = `usage:
@@ -11,7 +13,11 @@ const USAGE = `usage:
   tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
   tsdl kernel list [--json]
   tsdl kernel uninstall [--user | --prefix DIR | --sys-prefix] [--name NAME]
-  tsdl start                               start the kernel, run one cell, print the backend`;
+  tsdl start [--notebooks DIR] [--out DIR] [--quick]
+                                           the main job: run notebooks/ to reports/ (npm start)
+  tsdl run NOTEBOOK.ipynb... [--out DIR] [--html] [--timeout S] [--allow-errors]
+                                           execute notebooks headless (--help for more)
+  tsdl report NOTEBOOK.ipynb [-o FILE.html] a notebook as one offline HTML file (--help for more)`;
 
 /** Fail with a message and exit code 2 (bad usage). */
 class UsageError extends Error {}
@@ -65,10 +71,16 @@ async function dispatch(argv: string[]): Promise<void> {
   switch (cmd) {
     case "kernel":
       return kernelCommand(rest);
-    case "start": {
-      const { start } = require("./start") as typeof import("./start");
-      return start();
-    }
+    case "run":
+      process.exitCode = await (require("./runner/command") as typeof import("./runner/command")).runCommand(rest);
+      return;
+    case "report":
+      process.exitCode = await (require("./report/command") as typeof import("./report/command")).reportCommand(rest);
+      return;
+    case "start":
+      // The main job (npm start): every notebook to reports/ (kernel/runner/command.ts).
+      process.exitCode = await (require("./runner/command") as typeof import("./runner/command")).startCommand(rest);
+      return;
     case undefined:
     case "help":
     case "--help":

@@ -1,0 +1,96 @@
+/**
+ * Running notebook files: each one through `runNotebook`, then the executed notebook (validated,
+ * atomic) and, if asked, its HTML report written to the output folder. Shared by `tsdl run` and
+ * `tsdl start` (`npm start`).
+ */
+import * as path from "node:path";
+import { readNotebook, writeNotebook } from "../nbformat/io";
+import { writeReport } from "../report/index";
+import { notebookTitle } from "../report/render";
+import { createProgress, type NotebookProgress } from "./progress";
+import { notebookCwd, runNotebook, type RunOptions, type RunStatus } from "./run";
+
+/** The outcome of one notebook file. */
+export interface FileResult {
+  file: string;
+  /** File name without `.ipynb`. */
+  name: string;
+  title?: string;
+  /** "ok", a run status, or "failed" when the notebook could not be read or written. */
+  status: RunStatus | "failed";
+  durationSeconds: number;
+  /** Where the executed notebook and the report were written (absent if writing failed). */
+  notebookOut?: string;
+  htmlOut?: string;
+  /** The one-line failure message (notebook, cell number, error), absent when ok. */
+  message?: string;
+  /** One line per cell error that --allow-errors ran past. */
+  notes?: string[];
+  kernelPid?: number;
+}
+
+/** Options of `runFiles`. */
+export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress"> {
+  outDir: string;
+  html?: boolean;
+  /** Where progress goes (default stderr): a bar on a TTY, lines otherwise. */
+  progressStream?: NodeJS.WritableStream;
+  /** Makes a reporter per notebook (tests inject one). */
+  progress?: (name: string) => NotebookProgress;
+  /** Called after each notebook is written. */
+  onResult?(result: FileResult): void;
+}
+
+/** Runs each notebook in turn (a fresh kernel each); stops early only when `signal` is aborted. */
+export async function runFiles(files: string[], options: RunFilesOptions): Promise<FileResult[]> {
+  const results: FileResult[] = [];
+  for (const file of files) {
+    if (options.signal?.aborted) break;
+    const result = await runFile(file, options);
+    results.push(result);
+    options.onResult?.(result);
+  }
+  return results;
+}
+
+async function runFile(file: string, options: RunFilesOptions): Promise<FileResult> {
+  const name = path.basename(file).replace(/\.ipynb$/i, "");
+  const base: FileResult = { file, name, status: "failed", durationSeconds: 0 };
+  let source;
+  try {
+    source = readNotebook(file);
+  } catch (err) {
+    return { ...base, message: `${file}: ${(err as Error).message.replace(`${file}: `, "")}` };
+  }
+  base.title = notebookTitle(source, file);
+  const progress = options.progress?.(name) ?? createProgress(name, options.progressStream ?? process.stderr);
+  let run;
+  try {
+    run = await runNotebook(source, { ...options, cwd: notebookCwd(file), progress });
+  } catch (err) {
+    progress.end("failed", 0);
+    return { ...base, message: `${file}: the kernel could not be started: ${(err as Error).message}` };
+  }
+  progress.end(run.status, run.durationSeconds);
+  const result: FileResult = { ...base, status: run.status, durationSeconds: run.durationSeconds, kernelPid: run.kernelPid };
+  if (run.status !== "ok") {
+    const where = run.failedCell !== undefined ? `cell ${run.failedCell}` : "before the first cell";
+    result.message = `${file}: ${where}: ${run.error ?? run.status}`;
+  } else if (run.errors.length > 0) {
+    result.notes = run.errors.map((e) => `${file}: cell ${e.cell}: ${e.error} (run past with --allow-errors)`);
+  }
+  const notebookOut = path.join(options.outDir, `${name}.ipynb`);
+  try {
+    writeNotebook(notebookOut, run.notebook);
+    result.notebookOut = notebookOut;
+    if (options.html) {
+      const htmlOut = path.join(options.outDir, `${name}.html`);
+      writeReport(run.notebook, htmlOut, { fileName: path.basename(file) });
+      result.htmlOut = htmlOut;
+    }
+  } catch (err) {
+    result.status = "failed";
+    result.message = `${result.message ? result.message + "; and " : `${file}: `}${(err as Error).message}`;
+  }
+  return result;
+}

@@ -1,0 +1,67 @@
+/**
+ * Progress of a notebook run: a cli-progress bar on a terminal (cell n of N, elapsed time),
+ * plain lines when the output is not a terminal (CI logs, pipes). cli-progress is a maintained
+ * library for the terminal part (redraws, cursor, width), which is easy to get subtly wrong.
+ */
+import { SingleBar, Presets } from "cli-progress";
+import type { RunProgress } from "./run";
+
+/** A progress reporter for one notebook at a time. */
+export interface NotebookProgress extends RunProgress {
+  /** Call once the notebook's run is over (stops a bar). */
+  end(status: string, seconds: number): void;
+}
+
+/** Picks the bar on a TTY, lines otherwise. */
+export function createProgress(name: string, stream: NodeJS.WriteStream | NodeJS.WritableStream = process.stderr): NotebookProgress {
+  return (stream as NodeJS.WriteStream).isTTY ? barProgress(name, stream as NodeJS.WriteStream) : lineProgress(name, stream);
+}
+
+/** Plain lines: one when the kernel starts, one per cell, none at the end (the caller prints the result). */
+export function lineProgress(name: string, stream: NodeJS.WritableStream): NotebookProgress {
+  const t0 = performance.now();
+  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+  return {
+    starting(total) {
+      stream.write(`${name}: starting the kernel, ${total} code cell${total === 1 ? "" : "s"} to run\n`);
+    },
+    cellDone(index, total, status, seconds) {
+      stream.write(`${name}: cell ${index}/${total} ${status} in ${seconds.toFixed(1)} s (elapsed ${elapsed()})\n`);
+    },
+    end() {},
+  };
+}
+
+/** A cli-progress bar: "NAME [=====-----] cell 3/12 | elapsed 0:14". */
+export function barProgress(name: string, stream: NodeJS.WriteStream): NotebookProgress {
+  const bar = new SingleBar(
+    {
+      format: `${name} [{bar}] cell {value}/{total} | elapsed {duration_formatted} {note}`,
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      // Redraw the elapsed time while a long cell runs.
+      fps: 2,
+    },
+    Presets.legacy,
+  );
+  let started = false;
+  return {
+    starting(total) {
+      bar.start(total, 0, { note: "(starting the kernel)" });
+      started = true;
+    },
+    cellStart(index) {
+      bar.update(index - 1, { note: `(running cell ${index})` });
+    },
+    cellDone(index, _total, status) {
+      bar.update(index, { note: status === "ok" ? "" : `(cell ${index}: ${status})` });
+    },
+    end(status) {
+      if (!started) return;
+      bar.update({ note: status === "ok" ? "" : `(${status})` });
+      bar.stop();
+    },
+  };
+}
