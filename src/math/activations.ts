@@ -92,7 +92,7 @@ export const elementwise: Readonly<Record<"sigmoid" | "tanh" | "relu" | "leakyRe
 /** Names accepted wherever an activation is asked for. */
 export type ActivationName = keyof typeof elementwise;
 
-/** Look an activation up by name, with a clear error for unknown names. */
+/** Look an activation up by name, with a clear error for unknown names. Introduced in notebook 01-neural-networks. */
 export function activation(a: ActivationName | Activation): Activation {
   if (typeof a !== "string") return a;
   const found = (elementwise as Record<string, Activation>)[a];
@@ -138,7 +138,7 @@ export const softmax = {
   tf: (z: tf.Tensor): tf.Tensor => tf.softmax(z),
 } as const;
 
-/** Evenly spaced numbers from lo to hi inclusive. */
+/** Evenly spaced numbers from lo to hi inclusive. Introduced in notebook 01-neural-networks. */
 export function linspace(lo: number, hi: number, n: number): number[] {
   if (!(Number.isInteger(n) && n >= 2)) throw new Error(`linspace: expected at least 2 points, found ${n}`);
   return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));

@@ -1,6 +1,7 @@
 /**
  * Plain-array helpers for the from-scratch (float64) half of src/math: shapes, checks with clear
- * errors, and the few matrix operations back-propagation needs. Internal to src/math.
+ * errors, and the few matrix operations back-propagation needs. Internal to src/math (not part of
+ * `dl.math`), so these carry no notebook names.
  */
 
 export type Vector = number[];
@@ -29,7 +30,7 @@ export function shapeOf(x: unknown, what = "value"): number[] {
   return [x.length, cols];
 }
 
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
@@ -66,12 +67,6 @@ export function unflat(values: ArrayLike<number>, shape: readonly number[]): Sha
   return Array.from({ length: shape[0] }, (_, i) => v.slice(i * shape[1], (i + 1) * shape[1]));
 }
 
-/** A deep copy. */
-export function clone<T extends Shaped>(x: T): T {
-  if (typeof x === "number") return x;
-  return (x as (number | number[])[]).map((v) => (typeof v === "number" ? v : [...v])) as T;
-}
-
 /** Matrix product, checking inner dimensions. */
 export function matmul(a: Matrix, b: Matrix, where = "matmul"): Matrix {
   const [n, k] = shapeOf(a, `${where}: left`);
@@ -90,6 +85,7 @@ export function matmul(a: Matrix, b: Matrix, where = "matmul"): Matrix {
   return out;
 }
 
+/** The transpose. */
 export function transpose(a: Matrix): Matrix {
   const rows = a.length;
   const cols = rows ? a[0].length : 0;
@@ -101,6 +97,7 @@ export function zip(a: Matrix, b: Matrix, f: (x: number, y: number) => number): 
   return a.map((row, i) => row.map((v, j) => f(v, b[i][j])));
 }
 
+/** Elementwise map of a matrix. */
 export function mapM(a: Matrix, f: (x: number, i: number, j: number) => number): Matrix {
   return a.map((row, i) => row.map((v, j) => f(v, i, j)));
 }
@@ -113,9 +110,4 @@ export function addColumn(a: Matrix, b: Vector): Matrix {
 /** Sum each row: a column vector. */
 export function rowSums(a: Matrix): Vector {
   return a.map((row) => row.reduce((s, v) => s + v, 0));
-}
-
-/** `[[1,2]]` for a vector; matrices unchanged. */
-export function asMatrix(x: Vector | Matrix): Matrix {
-  return typeof x[0] === "number" ? [x as Vector] : (x as Matrix);
 }

@@ -60,7 +60,7 @@ export interface GradCheckRow {
   ok: boolean;
 }
 
-/** The result of `gradCheck`: a table that renders itself, and the numbers behind it. */
+/** The result of `gradCheck`: a table that renders itself, and the numbers behind it. Introduced in notebook 02-loss-and-backprop. */
 export class GradCheckResult implements Displayable {
   constructor(
     readonly rows: GradCheckRow[],
@@ -211,11 +211,13 @@ export function gradCheck<P extends Params>(
   params: P,
   options?: GradCheckOptions & { analytic?: "value" },
 ): GradCheckResult;
+/** Gradient check with `tf.grads` as the analytic gradient (float32). Introduced in notebook 02-loss-and-backprop. */
 export function gradCheck<P extends Params>(
   f: (p: { [K in keyof P]: tf.Tensor }) => tf.Scalar,
   params: P,
   options: GradCheckOptions & { analytic: "tf"; reference?: (p: P) => number },
 ): GradCheckResult;
+/** Gradient check of a hand-written gradient function against a float64 loss. Introduced in notebook 02-loss-and-backprop. */
 export function gradCheck<P extends Params>(
   f: (p: P) => number,
   params: P,

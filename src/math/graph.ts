@@ -55,7 +55,7 @@ function num(v: number, digits: number): string {
   return String(Number(v.toPrecision(digits)));
 }
 
-/** A drawn computation graph that renders itself as SVG. */
+/** A drawn computation graph that renders itself as SVG. Introduced in notebook 02-loss-and-backprop. */
 export class ComputationGraph implements Displayable {
   constructor(
     readonly nodes: GraphNode[],

@@ -52,7 +52,7 @@ export interface TraceStep {
   db: number;
 }
 
-/** The worked example's table: every quantity at every step; renders itself as text and HTML. */
+/** The worked example's table: every quantity at every step; renders itself as text and HTML. Introduced in notebook 03-perceptron. */
 export class PerceptronTrace implements Displayable {
   constructor(
     readonly options: TraceOptions,
@@ -249,7 +249,7 @@ export interface EpochRecord {
   accuracy: number;
 }
 
-/** A trained perceptron: weights, bias, history, predictions and its decision boundary. */
+/** A trained perceptron: weights, bias, history, predictions and its decision boundary. Introduced in notebook 03-perceptron. */
 export class PerceptronModel implements Displayable {
   constructor(
     public w: number[],

@@ -15,7 +15,7 @@ export function fmtNum(v: number, digits = 6): string {
   return String(Number(v.toPrecision(digits)));
 }
 
-/** A table of numbers and words that renders itself (text and HTML). */
+/** A table of numbers and words that renders itself (text and HTML). Introduced in notebook 02-loss-and-backprop. */
 export class Table implements Displayable {
   constructor(
     readonly columns: string[],

@@ -29,24 +29,17 @@ export function evalNumber(e: Expr, xs: number[]): number {
       return evalNumber(e.arg, xs) ** e.k;
     case "unary": {
       const a = evalNumber(e.arg, xs);
-      switch (e.op) {
-        case "neg":
-          return -a;
-        case "exp":
-          return Math.exp(a);
-        case "log":
-          return Math.log(a);
-        case "tanh":
-          return Math.tanh(a);
-        case "sigmoid":
-          return 1 / (1 + Math.exp(-a));
-        case "relu":
-          return Math.max(0, a);
-      }
+      const unary: Record<typeof e.op, (x: number) => number> = {
+        neg: (x) => -x,
+        exp: Math.exp,
+        log: Math.log,
+        tanh: Math.tanh,
+        sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+        relu: (x) => Math.max(0, x),
+      };
+      return unary[e.op](a);
     }
-    // falls through (unreachable: every unary op returns)
     case "binary": {
-      if (e.kind !== "binary") throw new Error("unreachable");
       const a = evalNumber(e.left, xs);
       const b = evalNumber(e.right, xs);
       return e.op === "add" ? a + b : e.op === "sub" ? a - b : e.op === "mul" ? a * b : a / b;
