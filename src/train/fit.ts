@@ -13,6 +13,7 @@ import { History, monitored, type EpochLog, type Monitor } from "./history";
 import { autoReporter, notebookReporter, silentReporter, terminalReporter, type FitReporter } from "./reporter";
 import { taskFor, type LossOption } from "./task";
 import { save } from "./io";
+import { ensureTrainingKernels } from "./kernels";
 
 /** The optimizers `fit` knows by name (tfjs's own `tf.train.*`). */
 export type OptimizerName = "adam" | "sgd" | "momentum" | "adagrad" | "rmsprop";
@@ -177,6 +178,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   if (!model || typeof (model as tf.LayersModel).apply !== "function" || !Array.isArray((model as tf.LayersModel).layers)) {
     throw new Error(`fit: expected a tfjs LayersModel (from dl.models.mlp(), tf.sequential() or tf.model()), found ${model === null ? "null" : typeof model}`);
   }
+  ensureTrainingKernels();
   const epochs = options.epochs ?? 10;
   const batchSize = options.batchSize ?? 64;
   checkInt("epochs", epochs, 1);

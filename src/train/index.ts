@@ -17,3 +17,4 @@ export { save, load, MODEL_FILE } from "./io";
 export type { SavedModel, SaveFs } from "./io";
 export { accuracy, confusionMatrix, ConfusionMatrix, classificationReport, misclassified } from "./metrics";
 export type { Labels, ConfusionOptions, ClassScores, ImageSource, MisclassifiedOptions } from "./metrics";
+export { ensureTrainingKernels } from "./kernels";

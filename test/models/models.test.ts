@@ -97,7 +97,7 @@ test("cnn: takes the MLP's flat 784 inputs or images, outputs 10 logits", async 
   const flat = dl.models.cnn({ seed: 1 });
   assert.deepEqual(flat.inputs[0].shape, [null, 784]);
   assert.deepEqual(flat.outputs[0].shape, [null, 10]);
-  assert.equal(dl.summary(flat).totalParams, 320 + 18496 + 1600 * 128 + 128 + 1290);
+  assert.equal(dl.summary(flat).totalParams, (9 * 16 + 16) + (9 * 16 * 32 + 32) + (5 * 5 * 32 * 128 + 128) + (128 * 10 + 10));
   const img = dl.models.cnn({ inputs: [28, 28, 1], filters: [4, 8], dense: 16 });
   assert.deepEqual(img.inputs[0].shape, [null, 28, 28, 1]);
   const out = tf.tidy(() => (img.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).shape);

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import * as dl from "../../src";
 import { blobs } from "../helpers/toy";
+import { tempDir } from "../helpers/tmpdir";
 
 const quiet = { reporter: "none" } as const;
 
@@ -148,6 +149,40 @@ test("early stopping stops after `patience` epochs without improvement and resto
   tf.dispose([train.x, train.y, v.x, v.y, flipped]);
   model.dispose();
   m2.dispose();
+});
+
+test("checkpoints save after every epoch, or only when the monitored metric improves", async () => {
+  await initBackend();
+  const train = blobs(120, { k: 2, seed: 11 });
+  const v = blobs(40, { k: 2, seed: 12 });
+  const flipped = tf.sub(1, v.y).toInt();
+  const every = tempDir();
+  const best = tempDir();
+  const m = dl.models.mlp({ inputs: 2, hidden: [8], outputs: 2, dropout: 0, seed: 4 });
+  const saves: number[] = [];
+  const h = await dl.train.fit(m, train, {
+    epochs: 3, batchSize: 16, seed: 2, learningRate: 0.02, validation: { x: v.x, y: flipped }, checkpoint: every, ...quiet,
+    onEpochEnd: async (log) => {
+      const loaded = await dl.train.load(every);
+      // The checkpoint written after this epoch holds this epoch's weights.
+      saves.push(dl.train.evaluate(loaded, { x: v.x, y: flipped }).loss - log.valLoss!);
+      loaded.dispose();
+    },
+  });
+  assert.equal(saves.length, 3);
+  assert.ok(saves.every((d) => Math.abs(d) < 1e-5), `checkpoint vs epoch val loss: ${saves}`);
+  // Best only, on the inverted validation set: epoch 1 is the best, so the checkpoint keeps it.
+  const m2 = dl.models.mlp({ inputs: 2, hidden: [8], outputs: 2, dropout: 0, seed: 4 });
+  const h2 = await dl.train.fit(m2, train, {
+    epochs: 3, batchSize: 16, seed: 2, learningRate: 0.02, validation: { x: v.x, y: flipped },
+    checkpoint: { dir: best, saveBestOnly: true, monitor: "val_loss" }, ...quiet,
+  });
+  const kept = await dl.train.load(best);
+  assert.ok(Math.abs(dl.train.evaluate(kept, { x: v.x, y: flipped }).loss - h2.epochs[0].valLoss!) < 1e-5);
+  assert.ok(h2.epochs[2].valLoss! > h2.epochs[0].valLoss!, "later epochs are worse on the inverted set");
+  assert.equal(h.epochs.length, 3);
+  tf.dispose([train.x, train.y, v.x, v.y, flipped]);
+  [m, m2, kept].forEach((x) => x.dispose());
 });
 
 test("L2 regularization shrinks the weights; every optimizer by name lowers the loss", async () => {
