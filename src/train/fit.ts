@@ -200,6 +200,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   const reporter = pickReporter(options);
 
   const toDispose: tf.Tensor[] = [];
+  let started: History | undefined;
   let optimizer: tf.Optimizer | undefined;
   let snapshot: tf.Tensor[] | undefined;
   const dropouts = dropoutLayers(model.layers);
@@ -253,25 +254,29 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
     const dropoutRandom = mulberry32((seed ^ 0x5bd1e995) >>> 0);
     const opt = optimizer;
 
+    // One optimization step. Forward pass and back-propagation first (variableGrads), then the
+    // update (applyGradients) only if the loss is finite: a NaN batch leaves the weights as they were.
     const step = (xb: tf.Tensor, yb: tf.Tensor): [number, number] => {
       for (const d of dropouts) d.seed = Math.floor(dropoutRandom() * 2 ** 31);
-      let dataLoss: tf.Scalar | undefined;
-      let correct: tf.Scalar | undefined;
-      const cost = tf.tidy(() =>
-        opt.minimize(() => {
+      return tf.tidy(() => {
+        let dataLoss: tf.Scalar | undefined;
+        let correct: tf.Scalar | undefined;
+        const { grads } = tf.variableGrads(() => {
           const out = model.apply(xb, { training: true }) as tf.Tensor;
-          // keep: these two escape the tidy; they are read and disposed below.
+          // keep: the gradient scope would dispose them; they are read and disposed below.
           dataLoss = tf.keep(task.loss(yb, out));
           correct = tf.keep(task.correct(yb, out));
           const penalties = regularizationLosses(model.layers);
           return penalties.length ? (tf.addN([dataLoss, ...penalties]) as tf.Scalar) : dataLoss;
-        }, true, vars)!,
-      );
-      const values: [number, number] = [dataLoss!.dataSync()[0], correct!.dataSync()[0]];
-      tf.dispose([dataLoss!, correct!, cost!]);
-      return values;
+        }, vars);
+        const values: [number, number] = [dataLoss!.dataSync()[0], correct!.dataSync()[0]];
+        tf.dispose([dataLoss!, correct!]);
+        if (Number.isFinite(values[0])) opt.applyGradients(grads);
+        return values;
+      });
     };
 
+    started = history;
     reporter.start({ epochs, batchesPerEpoch, samples: n, valSamples: val?.x.shape[0] ?? 0, history });
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const t0 = performance.now();
@@ -343,6 +348,9 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
     }
     reporter.end(history);
     return history;
+  } catch (err) {
+    if (started) reporter.fail?.(err, started);
+    throw err;
   } finally {
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
     tf.dispose(snapshot ?? []);

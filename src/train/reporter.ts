@@ -41,6 +41,8 @@ export interface FitReporter {
   epoch(log: EpochLog, history: History): void;
   /** When training ends, normally or by early stopping. */
   end(history: History): void;
+  /** When training stops on an error (the error is then thrown to the caller); stop bars, say where it stopped. */
+  fail?(error: unknown, history: History): void;
 }
 
 /** A reporter that shows nothing. */
@@ -120,6 +122,11 @@ export function notebookReporter(options: { display?: typeof display } = {}): Fi
       chart?.update(history.chart());
       progress?.update(new ProgressLine(text, 1));
     },
+    fail(error, history) {
+      const done = history.epochs.length;
+      const msg = error instanceof Error ? error.message : String(error);
+      progress?.update(new ProgressLine(`stopped after ${done} of ${epochs} epochs: ${msg}`, done / Math.max(1, epochs)));
+    },
   };
 }
 
@@ -167,6 +174,9 @@ export function terminalReporter(options: TerminalReporterOptions = {}): FitRepo
     epoch(logLine) {
       stopBar();
       log(formatEpoch(logLine, epochs));
+    },
+    fail() {
+      stopBar();
     },
     end(history) {
       stopBar();

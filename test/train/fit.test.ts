@@ -256,7 +256,9 @@ test("bad data is a clear error naming the shapes", async () => {
   await assert.rejects(dl.train.fit(model, { x: x4, y }, { epochs: 0, ...quiet }), /epochs must be an integer ≥ 1, found 0/);
   await assert.rejects(dl.train.fit(model, { x: x4 } as never, quiet), /expected \{ x: tf\.Tensor, y: tf\.Tensor \} or a data set from dl\.data/);
   const xNaN = tf.fill([10, 4], NaN);
+  const weightsBefore = model.getWeights().map((w) => Array.from(w.dataSync()));
   await assert.rejects(dl.train.fit(model, { x: xNaN, y }, { batchSize: 4, ...quiet }), /the loss became NaN at epoch 1, batch 1; the learning rate \(0\.001\) may be too high, or the inputs are not normalized/);
+  assert.deepEqual(model.getWeights().map((w) => Array.from(w.dataSync())), weightsBefore, "a NaN batch does not update the weights");
   tf.dispose([x, y, x4, xNaN]);
   model.dispose();
 });

@@ -115,3 +115,34 @@ test("in a terminal: a cli-progress bar on a TTY, one line per epoch, and no bar
   tf.dispose([data.x, data.y]);
   model.dispose();
 });
+
+test("when training fails, the notebook progress line says where and why, and the terminal bar stops", async () => {
+  await initBackend();
+  // The second half of the examples are NaN: the loss becomes NaN in the first epoch.
+  const x = tf.concat([tf.ones([16, 2]), tf.fill([16, 2], NaN)]);
+  const y = tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 3), "int32");
+  const model = dl.models.mlp({ inputs: 2, hidden: [4], outputs: 3, dropout: 0, seed: 1 });
+  const { host, sent } = fakeHost();
+  registerHost(host);
+  try {
+    await assert.rejects(dl.train.fit(model, { x, y }, { epochs: 2, batchSize: 4, shuffle: false, liveEvery: 1 }), /the loss became NaN at epoch 1, batch 5/);
+  } finally {
+    registerHost(undefined);
+  }
+  const progressId = sent.filter((s) => !s.update)[1].displayId;
+  const last = sent.filter((s) => s.displayId === progressId).pop()!;
+  assert.match(last.bundle["text/plain"] as string, /^stopped after 0 of 2 epochs: fit: the loss became NaN at epoch 1, batch 5/);
+
+  const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+  let drawn = "";
+  stream.on("data", (d: Buffer) => (drawn += d.toString()));
+  await assert.rejects(dl.train.fit(model, { x, y }, { epochs: 2, batchSize: 4, shuffle: false, liveEvery: 1, reporter: dl.train.terminalReporter({ stream, log: () => {} }) }), /NaN/);
+  // cli-progress turns line wrapping off when a bar starts (ESC[?7l) and back on when it stops (ESC[?7h).
+  await new Promise((r) => setTimeout(r, 50)); // the PassThrough delivers what was written a little later
+  const starts = drawn.split("\x1b[?7l").length - 1;
+  const stops = drawn.split("\x1b[?7h").length - 1;
+  assert.ok(starts >= 1, "a bar was drawn");
+  assert.equal(stops, starts, "every bar was stopped");
+  tf.dispose([x, y]);
+  model.dispose();
+});
