@@ -25,8 +25,18 @@ export interface MlpOptions {
   l2?: number;
   /** Seed of the weight initialisation; without it, each call draws fresh random weights. */
   seed?: number;
+  /**
+   * How the weights start (§4.1: "zero or small random numbers"): "glorot" (default, tfjs's and
+   * Keras's: kernels U(±√(6/(fan_in+fan_out))), biases 0), "pytorch" (what the article's PyTorch
+   * program gets: kernels and biases U(±1/√fan_in)), or "zeros" (every neuron alike: it cannot learn
+   * different features, the symmetry problem).
+   */
+  init?: Init;
   name?: string;
 }
+
+/** Weight initialisation schemes of `mlp`. */
+export type Init = "glorot" | "pytorch" | "zeros";
 
 /** A source of layer seeds: each layer gets its own, all derived from one model seed. */
 function seeder(seed: number | undefined): () => number | undefined {
@@ -55,13 +65,19 @@ function inputShapeOf(what: string, inputs: number | number[]): number[] {
   return shape;
 }
 
-function dense(name: string, units: number, activation: Activation | undefined, seed: number | undefined, l2: number | undefined, extra: { inputShape?: number[] } = {}) {
+function dense(name: string, units: number, activation: Activation | undefined, seed: number | undefined, l2: number | undefined, extra: { inputShape?: number[] } = {}, init: Init = "glorot", fanIn = 0) {
+  const bound = 1 / Math.sqrt(Math.max(1, fanIn));
   return tf.layers.dense({
     name,
     units,
     activation,
-    kernelInitializer: tf.initializers.glorotUniform({ seed }),
-    biasInitializer: "zeros",
+    kernelInitializer:
+      init === "zeros" ? tf.initializers.zeros()
+      // varianceScaling(scale 1/3, fan in, uniform) is U(±√(3·(1/3)/fan_in)) = U(±1/√fan_in).
+      : init === "pytorch" ? tf.initializers.varianceScaling({ scale: 1 / 3, mode: "fanIn", distribution: "uniform", seed })
+      : tf.initializers.glorotUniform({ seed }),
+    biasInitializer:
+      init === "pytorch" ? tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seed === undefined ? undefined : seed + 1 }) : "zeros",
     kernelRegularizer: l2 ? tf.regularizers.l2({ l2 }) : undefined,
     ...extra,
   });
@@ -81,16 +97,20 @@ export function mlp(options: MlpOptions = {}): tf.LayersModel {
   const l2 = options.l2;
   if (l2 !== undefined && !(typeof l2 === "number" && l2 >= 0)) throw new Error(`models.mlp: l2 must be a number ≥ 0, found ${JSON.stringify(l2)}`);
   const seed = seeder(options.seed);
+  const init = options.init ?? "glorot";
+  if (!["glorot", "pytorch", "zeros"].includes(init)) throw new Error(`models.mlp: init must be "glorot", "pytorch" or "zeros", found ${JSON.stringify(init)}`);
+  const flatIn = shape.reduce((a, b) => a * b, 1);
+  const fanIns = [flatIn, ...hidden];
   const model = tf.sequential({ name: options.name ?? "mlp" });
   // Short layer names ("hidden1", "dropout1", ..., "output") read better in summaries than tfjs's
   // global counters ("dense_Dense7"); names only need to be unique within one model.
   if (shape.length > 1) model.add(tf.layers.flatten({ name: "flatten", inputShape: shape }));
   hidden.forEach((units, i) => {
     const first = i === 0 && shape.length === 1 ? { inputShape: shape } : {};
-    model.add(dense(`hidden${i + 1}`, units, options.activation ?? "relu", seed(), l2, first));
+    model.add(dense(`hidden${i + 1}`, units, options.activation ?? "relu", seed(), l2, first, init, fanIns[i]));
     if (rate > 0) model.add(tf.layers.dropout({ name: `dropout${i + 1}`, rate }));
   });
-  model.add(dense("output", outputs, "linear", seed(), l2, hidden.length === 0 && shape.length === 1 ? { inputShape: shape } : {}));
+  model.add(dense("output", outputs, "linear", seed(), l2, hidden.length === 0 && shape.length === 1 ? { inputShape: shape } : {}, init, fanIns[hidden.length]));
   return model;
 }
 

@@ -105,3 +105,26 @@ test("cnn: takes the MLP's flat 784 inputs or images, outputs 10 logits", async 
   flat.dispose();
   img.dispose();
 });
+
+test("mlp init: glorot (default), pytorch's U(±1/√fan_in) for weights and biases, or zeros", async () => {
+  await initBackend();
+  const range = (t: tf.Tensor) => {
+    const v = Float32Array.from(t.dataSync());
+    return [v.reduce((a: number, b: number) => Math.min(a, b), Infinity), v.reduce((a: number, b: number) => Math.max(a, b), -Infinity)];
+  };
+  const pt = dl.models.mlp({ init: "pytorch", seed: 1 }).getWeights();
+  const gl = dl.models.mlp({ seed: 1 }).getWeights();
+  const z = dl.models.mlp({ init: "zeros", seed: 1 }).getWeights();
+  // hidden1: fan_in 784 → ±1/28; glorot: ±√(6/(784+256)) ≈ ±0.0760.
+  const [lo, hi] = range(pt[0]);
+  assert.ok(lo >= -1 / 28 && hi <= 1 / 28 && hi > 0.9 / 28 && lo < -0.9 / 28, `pytorch kernel range ${lo}..${hi}`);
+  const [blo, bhi] = range(pt[1]);
+  assert.ok(blo >= -1 / 28 && bhi <= 1 / 28 && bhi - blo > 1 / 28, `pytorch bias range ${blo}..${bhi}`);
+  const [olo, ohi] = range(pt[4]);
+  assert.ok(olo >= -1 / Math.sqrt(128) && ohi <= 1 / Math.sqrt(128) && ohi > 0.08, `output kernel range ${olo}..${ohi}`);
+  const [glo, ghi] = range(gl[0]);
+  assert.ok(ghi > 0.07 && ghi <= Math.sqrt(6 / 1040) && glo < -0.07, `glorot range ${glo}..${ghi}`);
+  assert.deepEqual(range(gl[1]), [0, 0], "glorot biases start at zero");
+  assert.ok(z.every((w) => range(w).every((v) => v === 0)));
+  assert.throws(() => dl.models.mlp({ init: "he" as never }), /init must be "glorot", "pytorch" or "zeros", found "he"/);
+});

@@ -274,5 +274,13 @@ test("MNIST from dl.data trains end to end (the article's normalization, a small
   assert.ok(h.last!.valAccuracy! >= 0.8, `test accuracy after 4 epochs on 2000 images: ${h.last!.valAccuracy}`);
   const ev = dl.train.evaluate(model, testSet);
   assert.equal(ev.accuracy, h.last!.valAccuracy);
+  // The README's walk from predictions to metrics, on the data set itself.
+  const pred = dl.train.predictClasses(model, testSet);
+  const cm = dl.train.confusionMatrix(testSet.labels, pred, { classNames: testSet.classNames });
+  assert.equal(cm.accuracy, ev.accuracy);
+  const firstWrong = pred.findIndex((p, i) => p !== testSet.labels[i]);
+  const grid = dl.train.misclassified(testSet, pred, { limit: 5 });
+  assert.equal(grid.options.captions![0], `${testSet.labels[firstWrong]} → ${pred[firstWrong]}`);
+  assert.equal(grid.length, 5);
   model.dispose();
 });
