@@ -25,14 +25,14 @@ export interface TableOptions {
   footer?: string[];
 }
 
-/** A number in up to 4 significant digits, integers with thousands separators. */
+/** A number in up to 4 significant digits, integers with thousands separators. Introduced in notebook 05. */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return v.toLocaleString("en-US");
   return String(Number(v.toPrecision(4)));
 }
 
-/** A table of rows that renders itself as text and HTML. */
+/** A table of rows that renders itself as text and HTML. Introduced in notebook 05. */
 export class Table implements Displayable {
   readonly columns: Column[];
   constructor(columns: (Column | string)[], readonly rows: Cell[][], readonly options: TableOptions = {}) {

@@ -18,7 +18,7 @@ import { ensureTrainingKernels } from "./kernels";
 /** The optimizers `fit` knows by name (tfjs's own `tf.train.*`). */
 export type OptimizerName = "adam" | "sgd" | "momentum" | "adagrad" | "rmsprop";
 
-/** The learning rate each optimizer gets when none is given (the values Keras and PyTorch use). */
+/** The learning rate each optimizer gets when none is given (the values Keras and PyTorch use). Introduced in notebook 06 (optimizers). */
 export const DEFAULT_LEARNING_RATES: Record<OptimizerName, number> = {
   adam: 0.001,
   sgd: 0.01,

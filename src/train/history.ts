@@ -30,7 +30,7 @@ export interface EpochLog {
 /** The metrics early stopping and checkpoints can watch. */
 export type Monitor = "loss" | "accuracy" | "val_loss" | "val_accuracy";
 
-/** The value of `monitor` in one epoch's log. */
+/** The value of `monitor` in one epoch's log. Introduced in notebook 06 (early stopping). */
 export function monitored(log: EpochLog, monitor: Monitor): number | undefined {
   switch (monitor) {
     case "loss": return log.loss;

@@ -67,7 +67,7 @@ export interface ClassScores {
 
 /**
  * Counts of (true class, predicted class): rows are true classes, columns predictions. Renders as
- * a heatmap with the count in each cell, row 0 at the top.
+ * a heatmap with the count in each cell, row 0 at the top. Introduced in notebook 05.
  */
 export class ConfusionMatrix implements Displayable {
   constructor(

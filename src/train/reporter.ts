@@ -45,7 +45,7 @@ export interface FitReporter {
   fail?(error: unknown, history: History): void;
 }
 
-/** A reporter that shows nothing. */
+/** A reporter that shows nothing (`reporter: "none"`). Introduced in notebook 05. */
 export const silentReporter: FitReporter = { start() {}, batch() {}, epoch() {}, end() {} };
 
 function pct(v: number | undefined): string {
@@ -56,7 +56,7 @@ function num(v: number | undefined): string {
   return v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(4);
 }
 
-/** One line per epoch: `epoch 3/10  loss 0.2140  acc 93.61%  val_loss 0.1102  val_acc 96.70%  11.2 s`. */
+/** One line per epoch: `epoch 3/10  loss 0.2140  acc 93.61%  …  11.2 s`. Introduced in notebook 05. */
 export function formatEpoch(log: EpochLog, epochs: number): string {
   const parts = [
     `epoch ${String(log.epoch).padStart(String(epochs).length)}/${epochs}`,
@@ -187,7 +187,7 @@ export function terminalReporter(options: TerminalReporterOptions = {}): FitRepo
   };
 }
 
-/** The reporter `fit` uses by default: the notebook view inside the tsdl kernel, else the terminal one. */
+/** The reporter `fit` uses by default: the notebook view inside the tsdl kernel, else the terminal one. Introduced in notebook 05. */
 export function autoReporter(): FitReporter {
   return inNotebook() ? notebookReporter() : terminalReporter();
 }

@@ -59,7 +59,7 @@ function labelsOf(y: tf.Tensor, units: number): tf.Tensor {
   return y.rank === 1 ? y.toInt() : tf.argMax(y, 1).toInt();
 }
 
-/** The task of `model` for `loss` ("auto" picks from the output layer). */
+/** How `model`'s outputs are scored for `loss` ("auto" picks from the output layer). Introduced in notebook 05. */
 export function taskFor(model: tf.LayersModel, loss: LossOption = "auto"): Task {
   const units = outputUnits(model);
   const act = lastActivation(model);
@@ -109,7 +109,7 @@ export function taskFor(model: tf.LayersModel, loss: LossOption = "auto"): Task 
   };
 }
 
-/** Check that `y` fits a model with `units` outputs; returns a description of the problem or undefined. */
+/** Check that `y` fits a model with `units` outputs; throws a clear error naming the problem. */
 export function checkTargets(y: tf.Tensor, units: number, what: string): void {
   const n = y.shape[0];
   if (units === 1) {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const quick = values.quick!;
   const kind = values.model!;
   if (kind !== "mlp" && kind !== "cnn") throw new Error(`--model must be mlp or cnn, found ${kind}`);
-  const epochs = Number(values.epochs ?? (quick ? 2 : kind === "cnn" ? 3 : 10));
+  const epochs = Number(values.epochs ?? (quick ? 2 : kind === "cnn" ? 5 : 10));
   const seed = Number(values.seed);
   const limit = values.limit ? Number(values.limit) : quick ? 6000 : undefined;
 
