@@ -19,6 +19,7 @@ export * as data from "./data";
 export * as math from "./math";
 // Model definitions (notebook 05).
 export * as models from "./models";
+export { summary } from "./models";
 // The training loop, metrics, save and load (notebooks 05-06).
 export * as train from "./train";
 // Figures that render themselves (every notebook).

@@ -9,3 +9,7 @@ export type { AxesOptions, Series } from "./builders";
 export { imageGrid, ImageGrid } from "./images";
 export type { ImageGridOptions } from "./images";
 export { plotlyJs, scriptJson } from "./html";
+export { table, Table, formatNumber } from "./table";
+export type { Cell, Column, TableOptions } from "./table";
+export { trainingChart } from "./training";
+export type { TrainingCurves, TrainingChartOptions } from "./training";

@@ -1,0 +1,132 @@
+/**
+ * What a model's output means and how it is scored: multi-class logits (softmax cross-entropy),
+ * multi-class probabilities (a softmax output layer), a single sigmoid probability (the
+ * perceptron) or a single logit. Shared by `fit`, `evaluate` and `predictClasses`.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The loss functions `fit` knows by name; all are tfjs's own (`tf.losses.*`). */
+export type LossName =
+  | "softmaxCrossEntropy"
+  | "categoricalCrossEntropy"
+  | "sigmoidCrossEntropy"
+  | "binaryCrossEntropy"
+  | "meanSquaredError";
+
+/** A loss by name, or a function of (targets, model outputs) to a scalar. */
+export type LossOption = "auto" | LossName | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar);
+
+/** How a model's outputs are turned into losses and class predictions. */
+export interface Task {
+  /** Output units: 1 for binary, the number of classes otherwise. */
+  units: number;
+  /** Whether the output is already a probability (softmax or sigmoid layer) rather than logits. */
+  probabilities: boolean;
+  lossName: string;
+  /** Mean loss of a batch; `y` as given by the user (int labels, one-hot rows, or 0/1 values). */
+  loss(y: tf.Tensor, out: tf.Tensor): tf.Scalar;
+  /** Number of correct predictions in a batch, as a float scalar. */
+  correct(y: tf.Tensor, out: tf.Tensor): tf.Scalar;
+  /** Predicted classes of a batch (int32, one per row). */
+  classes(out: tf.Tensor): tf.Tensor1D;
+}
+
+function lastActivation(model: tf.LayersModel): string | undefined {
+  const last = model.layers[model.layers.length - 1];
+  const config = last?.getConfig() as { activation?: string } | undefined;
+  return config?.activation;
+}
+
+/** The model's output units, with a clear error for models tsdl cannot score. */
+export function outputUnits(model: tf.LayersModel): number {
+  if (model.outputs.length !== 1) throw new Error(`train: expected a model with one output, found ${model.outputs.length}`);
+  const shape = model.outputs[0].shape;
+  if (shape.length !== 2 || shape[1] === null) {
+    throw new Error(`train: expected a model whose output is [batch, units], found output shape ${JSON.stringify(shape)}`);
+  }
+  return shape[1];
+}
+
+/** Targets as the losses want them: one-hot rows for int labels, [n, 1] floats for binary. */
+function targets(y: tf.Tensor, units: number): tf.Tensor {
+  if (units === 1) return y.reshape([-1, 1]).toFloat();
+  if (y.rank === 1) return tf.oneHot(y.toInt(), units).toFloat();
+  return y.toFloat();
+}
+
+function labelsOf(y: tf.Tensor, units: number): tf.Tensor {
+  if (units === 1) return tf.greaterEqual(y.reshape([-1]).toFloat(), 0.5).toInt();
+  return y.rank === 1 ? y.toInt() : tf.argMax(y, 1).toInt();
+}
+
+/** How `model`'s outputs are scored for `loss` ("auto" picks from the output layer). Introduced in notebook 05. */
+export function taskFor(model: tf.LayersModel, loss: LossOption = "auto"): Task {
+  const units = outputUnits(model);
+  const act = lastActivation(model);
+  const probabilities = act === "softmax" || act === "sigmoid";
+  let name: string;
+  let lossFn: (t: tf.Tensor, out: tf.Tensor) => tf.Scalar;
+  const resolved: LossOption =
+    loss !== "auto" ? loss
+    : units > 1 ? (act === "softmax" ? "categoricalCrossEntropy" : "softmaxCrossEntropy")
+    : act === "sigmoid" ? "binaryCrossEntropy" : "sigmoidCrossEntropy";
+  if (typeof resolved === "function") {
+    name = resolved.name || "custom loss";
+    lossFn = (t, out) => resolved(t, out);
+  } else {
+    name = resolved;
+    switch (resolved) {
+      case "softmaxCrossEntropy":
+        if (act === "softmax") throw new Error("train: softmaxCrossEntropy takes logits, but the model ends in a softmax layer; use loss 'categoricalCrossEntropy' or remove the softmax");
+        lossFn = (t, out) => tf.losses.softmaxCrossEntropy(t, out) as tf.Scalar;
+        break;
+      case "categoricalCrossEntropy":
+        lossFn = (t, out) => tf.mean(tf.metrics.categoricalCrossentropy(t, out)) as tf.Scalar;
+        break;
+      case "sigmoidCrossEntropy":
+        lossFn = (t, out) => tf.losses.sigmoidCrossEntropy(t, out) as tf.Scalar;
+        break;
+      case "binaryCrossEntropy":
+        // −[y log ŷ + (1−y) log(1−ŷ)] on probabilities, ŷ clipped by ε = 1e-7.
+        lossFn = (t, out) => tf.losses.logLoss(t, out) as tf.Scalar;
+        break;
+      case "meanSquaredError":
+        lossFn = (t, out) => tf.losses.meanSquaredError(t, out) as tf.Scalar;
+        break;
+      default:
+        throw new Error(`train: unknown loss ${JSON.stringify(resolved)}; expected "auto", "softmaxCrossEntropy", "categoricalCrossEntropy", "sigmoidCrossEntropy", "binaryCrossEntropy", "meanSquaredError" or a function`);
+    }
+  }
+  const classes = (out: tf.Tensor): tf.Tensor1D =>
+    units === 1 ? (tf.greaterEqual(out.reshape([-1]), probabilities ? 0.5 : 0).toInt() as tf.Tensor1D) : (tf.argMax(out, 1).toInt() as tf.Tensor1D);
+  return {
+    units,
+    probabilities,
+    lossName: name,
+    loss: (y, out) => lossFn(targets(y, units), out),
+    correct: (y, out) => tf.sum(tf.equal(classes(out), labelsOf(y, units)).toFloat()) as tf.Scalar,
+    classes,
+  };
+}
+
+/** Check that `y` fits a model with `units` outputs; throws a clear error naming the problem. */
+export function checkTargets(y: tf.Tensor, units: number, what: string): void {
+  const n = y.shape[0];
+  if (units === 1) {
+    if (!(y.rank === 1 || (y.rank === 2 && y.shape[1] === 1))) {
+      throw new Error(`${what}: the model has 1 output, so y must be [n] or [n, 1] of 0/1 values; found shape [${y.shape.join(", ")}]`);
+    }
+    return;
+  }
+  if (y.rank === 2) {
+    if (y.shape[1] !== units) throw new Error(`${what}: y has shape [${y.shape.join(", ")}] but the model has ${units} outputs; expected [${n}, ${units}] one-hot rows or [${n}] integer labels`);
+    return;
+  }
+  if (y.rank !== 1) throw new Error(`${what}: expected y of shape [${n}] (integer labels) or [${n}, ${units}] (one-hot), found [${y.shape.join(", ")}]`);
+  const v = y.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= units) {
+      throw new Error(`${what}: label ${v[i]} at index ${i} is outside 0..${units - 1} (the model has ${units} outputs)`);
+    }
+  }
+}
