@@ -150,6 +150,9 @@ class Scratch {
   }
 }
 
+/** The [k, n] each b buffer was first packed as, by dataId (a buffer's reshapes share it). */
+const packedAs = new WeakMap<object, string>();
+
 /** Whether bias and activation can run inside XNNPACK's GEMM (bias a row of N values). */
 function fusable(e: Epilogue | null, n: number, perBatchCalls: boolean): boolean {
   if (!e) return true;
@@ -252,7 +255,22 @@ function fastMatMul(
     const A = operand(backend, a);
     const B = operand(backend, b);
     const aOp = !transposeA ? A : m === 1 || k === 1 ? scratch.view(A, 0, ba * m * k) : scratch.transposed(a, ba, k, m);
-    const bOp = !transposeB ? B : n === 1 || k === 1 ? scratch.view(B, 0, bb * k * n) : scratch.transposed(b, bb, n, k);
+    let bOp: Operand;
+    if (transposeB) {
+      bOp = n === 1 || k === 1 ? scratch.view(B, 0, bb * k * n) : scratch.transposed(b, bb, n, k);
+    } else {
+      // The backend caches XNNPACK's packed weights under b's id, whatever shape b is read as
+      // (tfjs-wasm itself returns stale weights when a reshape of b comes back); a b seen
+      // before as another [k, n] gets a fresh id, so a fresh packing.
+      const key = `${k},${n}`;
+      const seen = packedAs.get(b.dataId);
+      if (bb === 1 && seen !== undefined && seen !== key) {
+        bOp = scratch.view(B, 0, k * n);
+      } else {
+        bOp = B;
+        if (bb === 1 && seen === undefined) packedAs.set(b.dataId, key);
+      }
+    }
     const call = fusedCall(backend);
     const outOp = operand(backend, out);
     const single = bb === 1;
