@@ -18,7 +18,7 @@ import {
 } from "./threads";
 
 export { canUseThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreads, threadedWasmFactory } from "./threads";
-export { fastMatMulConfigs, THREADED_MIN_FLOPS } from "./matmul";
+export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matmul";
 export { sharedIdentityConfig } from "./identity";
 
 /** The kernels tsdl puts on a backend built on tfjs-backend-wasm. */

@@ -1,33 +1,51 @@
 /**
  * Fast `BatchMatMul` and `_FusedMatMul` kernels for the tfjs `wasm` backend.
  *
- * tfjs-backend-wasm 4.22 sends a matrix product to XNNPACK's fast GEMM (17–18 GFLOP/s on one
- * core here) only when neither operand is transposed and neither has a batch dimension. Every
- * other product — including the two that every dense layer's backward pass runs, `dy·Wᵀ` and
- * `xᵀ·dy` — falls back to a scalar triple loop at 0.3–1.2 GFLOP/s. These kernels replace both:
+ * tfjs-backend-wasm 4.22 sends a matrix product to XNNPACK's fast GEMM only when neither operand
+ * is transposed and neither has a batch dimension. Every other product — including the two that
+ * every dense layer's backward pass runs, `dy·Wᵀ` and `xᵀ·dy` — falls back to a scalar triple
+ * loop at 0.3–1.2 GFLOP/s. And even the fast path first packs b (XNNPACK's weights layout) at
+ * about 3.5 ns per element, which in training, with new weights every step, costs as much as
+ * the product itself at batch 64. These kernels:
  *
- * - a transposed operand is first copied in transposed order (the backend's own `Transpose`
- *   kernel, into a temporary that is freed at once; a copy is O(size) against the product's
- *   O(M·K·N)), then the product runs on the fast path;
+ * - copy a transposed operand in order first (a SIMD 4×4-block transpose, ~0.2 ns/element);
+ * - run products up to `XNNPACK_MIN_FLOPS` on tsdl's generated SIMD GEMM (gemm.ts), which
+ *   reads b in place, and larger ones on XNNPACK, where the packing is amortized and the
+ *   threaded build's pool helps (threadpool.ts);
  * - batch dimensions: when `b` has none, the batches of `a` are stacked into one tall matrix
- *   and multiplied in one call; otherwise each output batch is one fast call on views into the
- *   operands (broadcasting batch dimensions numpy-style);
- * - bias and activation of `_FusedMatMul` stay fused in the same call when the bias is a row
- *   vector of length N; any other bias shape is added afterwards with the backend's `Add`.
+ *   and multiplied in one call; otherwise each output batch is one call (broadcasting batch
+ *   dimensions numpy-style);
+ * - bias and relu of `_FusedMatMul` stay fused in the product when the bias is a row vector of
+ *   length N; other activations and bias shapes run after it on the backend's own kernels.
  *
  * Gradients need nothing new: tfjs-core computes them with `matMul` ops, which land here.
  * Results match the `cpu` backend to float32 rounding (test/wasm/matmul.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
+import { instantiateGemm, type GemmKernels } from "./gemm";
 import { poolSwitch } from "./threadpool";
 
-/** Products smaller than this (2·M·K·N) run on the calling thread: waking the pool costs more. */
-export const THREADED_MIN_FLOPS = 2 ** 21;
+/**
+ * Products of at least this many flops (2·M·K·N) run on XNNPACK (threaded where the pool is):
+ * beyond 512³ tsdl's GEMM, which does not block for caches, falls behind XNNPACK even with its
+ * packing. Below, tsdl's GEMM is faster on this machine (45–48 vs 35 GFLOP/s on one core).
+ */
+export const XNNPACK_MIN_FLOPS = 2 ** 28 + 1;
+let xnnpackMinFlops = XNNPACK_MIN_FLOPS;
+
+/** Sets the XNNPACK threshold (flops per call; 0: every product on XNNPACK); for tests and benchmarks. */
+export function setXnnpackMinFlops(flops: number = XNNPACK_MIN_FLOPS): void {
+  xnnpackMinFlops = flops;
+}
 
 /** The subset of tfjs-backend-wasm's `BackendWasm` that these kernels use. */
 interface WasmBackend {
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+    /** The memory of the threaded build (created in JS) ... */
+    wasmMemory?: WebAssembly.Memory;
+    /** ... and of the single-threaded builds (exported by the module). */
+    asm?: { memory?: WebAssembly.Memory };
     tfjs: {
       registerTensor(id: number, size: number, memoryOffset: number): void;
       disposeData(id: number): void;
@@ -80,6 +98,20 @@ function fusedCall(backend: WasmBackend): FusedCall {
   return call;
 }
 
+const gemmKernels = new WeakMap<object, GemmKernels>();
+
+/** tsdl's generated kernels, bound to this backend's memory (compiled once per backend). */
+function gemmFor(backend: WasmBackend): GemmKernels {
+  let kernels = gemmKernels.get(backend);
+  if (!kernels) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl fast matmul: cannot find the wasm backend's memory");
+    kernels = instantiateGemm(memory);
+    gemmKernels.set(backend, kernels);
+  }
+  return kernels;
+}
+
 function shapeBytes(shape: number[]): Uint8Array {
   return new Uint8Array(new Int32Array(shape).buffer);
 }
@@ -120,15 +152,16 @@ class Scratch {
   private views: number[] = [];
   constructor(private backend: WasmBackend) {}
 
-  /** `x` seen as [batch, rows, cols], copied to [batch, cols, rows]. */
-  transposed(x: tf.TensorInfo, batch: number, rows: number, cols: number): Operand {
-    const t = kernel("Transpose")({
-      inputs: { x: { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype } },
-      backend: this.backend as unknown as tf.KernelBackend,
-      attrs: { perm: [0, 2, 1] },
-    }) as tf.TensorInfo;
+  /** `x` (an operand) seen as [batch, rows, cols], copied to [batch, cols, rows]. */
+  transposed(x: Operand, batch: number, rows: number, cols: number): Operand {
+    const t = this.backend.makeOutput([batch * rows * cols], "float32");
     this.copies.push(t);
-    return operand(this.backend, t);
+    const out = operand(this.backend, t);
+    const transpose = gemmFor(this.backend).transpose;
+    for (let i = 0; i < batch; i++) {
+      transpose(x.offset + 4 * i * rows * cols, out.offset + 4 * i * rows * cols, rows, cols);
+    }
+    return out;
   }
 
   /** A new id for `count` float32 values of `base`, starting at element `start`. */
@@ -153,29 +186,33 @@ class Scratch {
 /** The [k, n] each b buffer was first packed as, by dataId (a buffer's reshapes share it). */
 const packedAs = new WeakMap<object, string>();
 
-/** Whether bias and activation can run inside XNNPACK's GEMM (bias a row of N values). */
-function fusable(e: Epilogue | null, n: number, perBatchCalls: boolean): boolean {
+/** Whether `e.bias` is a row of n float32 values, which the products can add themselves. */
+function rowBias(e: Epilogue | null, n: number): boolean {
+  if (!e?.bias) return false;
+  const s = e.bias.shape;
+  return e.bias.dtype === "float32" && s.length > 0 && s[s.length - 1] === n && size(s) === n;
+}
+
+/**
+ * Whether XNNPACK can apply the whole epilogue inside its product. The backend broadcasts prelu
+ * weights by index modulo their size over the whole output; per-batch calls restart the index,
+ * so prelu fuses only into a single call.
+ */
+function xnnFusable(e: Epilogue | null, n: number, perBatchCalls: boolean): boolean {
   if (!e) return true;
-  if (e.bias) {
-    const s = e.bias.shape;
-    if (e.bias.dtype !== "float32" || s.length === 0 || s[s.length - 1] !== n || size(s) !== n) return false;
-  }
-  if (e.activation === "prelu") {
-    // The backend broadcasts prelu weights by index modulo their size, over the whole output;
-    // per-batch calls restart the index, so only a single call keeps the meaning.
-    return !perBatchCalls && e.preluActivationWeights?.dtype === "float32";
-  }
+  if (e.bias && !rowBias(e, n)) return false;
+  if (e.activation === "prelu") return !perBatchCalls && e.preluActivationWeights?.dtype === "float32";
   return e.activation in ACTIVATION_CODE;
 }
 
-/** Bias and activation applied after the product with the backend's own kernels. */
-function applyEpilogue(backend: WasmBackend, out: tf.TensorInfo, e: Epilogue): tf.TensorInfo {
+/** Bias (unless already added) and activation, applied after the product with the backend's own kernels. */
+function applyEpilogue(backend: WasmBackend, out: tf.TensorInfo, e: Epilogue, biasAdded: boolean): tf.TensorInfo {
   const kb = backend as unknown as tf.KernelBackend;
   const replace = (next: tf.TensorInfo) => {
     backend.disposeData(out.dataId);
     out = next;
   };
-  if (e.bias) replace(kernel("Add")({ inputs: { a: out, b: e.bias }, backend: kb }) as tf.TensorInfo);
+  if (e.bias && !biasAdded) replace(kernel("Add")({ inputs: { a: out, b: e.bias }, backend: kb }) as tf.TensorInfo);
   switch (e.activation) {
     case "linear":
       break;
@@ -206,7 +243,8 @@ function applyEpilogue(backend: WasmBackend, out: tf.TensorInfo, e: Epilogue): t
 
 /**
  * `a·b` (each optionally transposed in its last two dimensions) with broadcast batch
- * dimensions, every product on XNNPACK's fast GEMM, then the epilogue.
+ * dimensions, every product on a fast path (tsdl's GEMM, or XNNPACK's for large ones), then
+ * the epilogue.
  */
 function fastMatMul(
   backend: WasmBackend,
@@ -244,51 +282,62 @@ function fastMatMul(
   if (size(outShape) === 0) return out;
   if (k === 0) {
     backend.typedArrayFromHeap(out).fill(0);
-    return epilogue ? applyEpilogue(backend, out, epilogue) : out;
+    return epilogue ? applyEpilogue(backend, out, epilogue, false) : out;
   }
 
+  const single = bb === 1;
+  // One call per output batch unless b has no batches; each call's size decides the engine.
+  const callFlops = 2 * (single ? ba * m : m) * k * n;
+  const xnn = callFlops >= xnnpackMinFlops;
   const scratch = new Scratch(backend);
   try {
-    // Row-major [batch, m, k] and [batch, k, n] ids. Transposing the last two dimensions is a
-    // no-op on memory when one of them is 1; `b` then still gets its own id, because the
-    // backend caches its packed GEMM weights per id, not per shape.
+    // Row-major [batch, m, k] and [batch, k, n] operands. Transposing the last two dimensions is
+    // a no-op on memory when one of them is 1.
     const A = operand(backend, a);
     const B = operand(backend, b);
-    const aOp = !transposeA ? A : m === 1 || k === 1 ? scratch.view(A, 0, ba * m * k) : scratch.transposed(a, ba, k, m);
-    let bOp: Operand;
-    if (transposeB) {
-      bOp = n === 1 || k === 1 ? scratch.view(B, 0, bb * k * n) : scratch.transposed(b, bb, n, k);
-    } else {
-      // The backend caches XNNPACK's packed weights under b's id, whatever shape b is read as
-      // (tfjs-wasm itself returns stale weights when a reshape of b comes back); a b seen
-      // before as another [k, n] gets a fresh id, so a fresh packing.
+    const aOp = !transposeA || m === 1 || k === 1 ? A : scratch.transposed(A, ba, k, m);
+    let bOp = transposeB && n !== 1 && k !== 1 ? scratch.transposed(B, bb, n, k) : B;
+    if (xnn && bOp === B && single) {
+      // XNNPACK's packed weights are cached under b's id, whatever shape b is read as (tfjs-wasm
+      // itself returns stale weights when a reshape of b comes back): a b that is read as
+      // another [k, n] than before gets a fresh id, so a fresh packing.
       const key = `${k},${n}`;
       const seen = packedAs.get(b.dataId);
-      if (bb === 1 && seen !== undefined && seen !== key) {
-        bOp = scratch.view(B, 0, k * n);
-      } else {
-        bOp = B;
-        if (bb === 1 && seen === undefined) packedAs.set(b.dataId, key);
-      }
+      if (seen === undefined && !transposeB) packedAs.set(b.dataId, key);
+      else if (seen !== key || transposeB) bOp = scratch.view(B, 0, k * n);
     }
-    const call = fusedCall(backend);
     const outOp = operand(backend, out);
-    const single = bb === 1;
-    const fuse = fusable(epilogue, n, !single);
-    const act = fuse && epilogue ? ACTIVATION_CODE[epilogue.activation] : 0;
-    const biasId = fuse && epilogue?.bias ? idOf(backend, epilogue.bias) : 0;
-    const preluId = fuse && epilogue?.activation === "prelu" ? idOf(backend, epilogue.preluActivationWeights!) : 0;
-    const alpha = epilogue?.leakyreluAlpha ?? 0;
-    const pool = poolSwitch(backend);
-    const gemm = (x: Operand, rows: number, w: Operand, y: Operand) => {
-      const threaded = pool !== undefined && 2 * rows * k * n >= THREADED_MIN_FLOPS;
-      if (threaded) pool.on();
-      try {
-        call(x.id, shapeBytes([1, rows, k]), 3, w.id, shapeBytes([1, k, n]), 3, 0, 0, act, biasId, preluId, alpha, y.id);
-      } finally {
-        if (threaded) pool.off();
-      }
-    };
+    let biasAdded = false;
+    let activationDone = false;
+    let gemm: (x: Operand, rows: number, w: Operand, y: Operand) => void;
+    if (xnn) {
+      const fuse = xnnFusable(epilogue, n, !single);
+      biasAdded = activationDone = fuse;
+      const call = fusedCall(backend);
+      const act = fuse && epilogue ? ACTIVATION_CODE[epilogue.activation] : 0;
+      const biasId = fuse && epilogue?.bias ? idOf(backend, epilogue.bias) : 0;
+      const preluId = fuse && epilogue?.activation === "prelu" ? idOf(backend, epilogue.preluActivationWeights!) : 0;
+      const alpha = epilogue?.leakyreluAlpha ?? 0;
+      const pool = poolSwitch(backend);
+      gemm = (x, rows, w, y) => {
+        // XNNPACK takes tensor ids: views get their own (fresh ids, so no stale packing).
+        const [xi, wi, yi] = single ? [x, w, y] : [scratch.view(x, 0, rows * k), scratch.view(w, 0, k * n), scratch.view(y, 0, rows * n)];
+        pool?.on();
+        try {
+          call(xi.id, shapeBytes([1, rows, k]), 3, wi.id, shapeBytes([1, k, n]), 3, 0, 0, act, biasId, preluId, alpha, yi.id);
+        } finally {
+          pool?.off();
+        }
+      };
+    } else {
+      const kernels = gemmFor(backend).gemm;
+      biasAdded = rowBias(epilogue, n);
+      const relu = epilogue?.activation === "relu" && (biasAdded || !epilogue.bias);
+      activationDone = !epilogue || epilogue.activation === "linear" || relu;
+      const run = kernels[biasAdded ? (relu ? "bias_relu" : "bias") : relu ? "relu" : "none"];
+      const biasOffset = biasAdded ? operand(backend, epilogue!.bias!).offset : 0;
+      gemm = (x, rows, w, y) => run(x.offset, w.offset, y.offset, rows, k, n, k, n, n, biasOffset);
+    }
 
     if (single) {
       // All batches of `a` against the one matrix `b`: one tall product.
@@ -296,16 +345,16 @@ function fastMatMul(
     } else {
       const aIndex = batchIndexer(aBatch, outBatch);
       const bIndex = batchIndexer(bBatch, outBatch);
+      const at = (base: Operand, elements: number): Operand => ({ id: 0, offset: base.offset + 4 * elements });
       for (let i = 0; i < batches; i++) {
-        gemm(
-          scratch.view(aOp, aIndex(i) * m * k, m * k),
-          m,
-          scratch.view(bOp, bIndex(i) * k * n, k * n),
-          scratch.view(outOp, i * m * n, m * n),
-        );
+        gemm(at(aOp, aIndex(i) * m * k), m, at(bOp, bIndex(i) * k * n), at(outOp, i * m * n));
       }
     }
-    return epilogue && !fuse ? applyEpilogue(backend, out, epilogue) : out;
+    const needBias = epilogue?.bias !== undefined && !biasAdded;
+    if (epilogue && (needBias || !activationDone)) {
+      return applyEpilogue(backend, out, activationDone ? { ...epilogue, activation: "linear" } : epilogue, biasAdded);
+    }
+    return out;
   } finally {
     scratch.dispose();
   }

@@ -1,0 +1,219 @@
+/**
+ * tsdl's own single-threaded SIMD matrix product for the tfjs wasm backend, generated at run
+ * time (src/wasm/emit.ts) and run directly on the backend's memory.
+ *
+ * Why not only XNNPACK: its fully-connected operator first copies b into a packed layout, at
+ * about 3.5 ns per element on this machine. Inference reuses that packing (the backend caches it
+ * per weights tensor), but a training step has new weights every step, and at the article MLP's
+ * batch of 64 the packing of 784×256 weights costs as much as the product itself. This kernel
+ * reads b in place: a 4×8 register tile (eight f32x4 accumulators), b's rows streamed along k,
+ * each 8-column panel of b reused across all rows of a. On the MLP's products it matches
+ * XNNPACK's inner speed without the packing. A transposed operand is first copied in order by
+ * the SIMD 4×4-block `transpose` below (a fraction of a nanosecond per element).
+ *
+ * Exports, all pointers byte offsets into the backend's memory, sizes in elements:
+ *   gemm_{none,bias,relu,bias_relu}(a, b, c, m, k, n, lda, ldb, ldc, bias)
+ *       c[i·ldc + j] = act(Σ_k a[i·lda + k] · b[k·ldb + j] + bias[j]),  k ≥ 1
+ *   transpose(src, dst, rows, cols)        dst[c·rows + r] = src[r·cols + c]
+ */
+import { Func, moduleBytes, type } from "./emit";
+
+const { i32 } = type;
+const MR = 4; // rows per register tile
+
+type Epilogue = "none" | "bias" | "relu" | "bias_relu";
+
+function gemm(epilogue: Epilogue): Func {
+  const f = new Func(`gemm_${epilogue}`, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [A, B, C, M, K, N, LDA, LDB, LDC, BIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const i = f.local(i32);
+  const j = f.local(i32);
+  const kk = f.local(i32);
+  const ldb4 = f.local(i32);
+  const ldc4 = f.local(i32);
+  const pb = f.local(i32);
+  const pc = f.local(i32);
+  const pa = Array.from({ length: MR }, () => f.local(i32));
+  const av = f.local(type.v128);
+  const bv = [f.local(type.v128), f.local(type.v128)];
+  const acc = Array.from({ length: MR }, () => [f.local(type.v128), f.local(type.v128)]);
+  const as = f.local(type.f32);
+  const bs = f.local(type.f32);
+  const accS = Array.from({ length: MR }, () => f.local(type.f32));
+  const useBias = epilogue === "bias" || epilogue === "bias_relu";
+  const useRelu = epilogue === "relu" || epilogue === "bias_relu";
+
+  f.get(LDB).i32(2).shl().set(ldb4);
+  f.get(LDC).i32(2).shl().set(ldc4);
+
+  /** One register tile: rows i..i+mr-1, columns j..j+4·nv-1 (nv = 0: the one column j). */
+  const tile = (mr: number, nv: number) => {
+    for (let r = 0; r < mr; r++) {
+      f.get(i).i32(r).add().get(LDA).mul().i32(2).shl().get(A).add().set(pa[r]);
+    }
+    f.get(j).i32(2).shl().get(B).add().set(pb);
+    for (let r = 0; r < mr; r++) {
+      if (nv === 0) f.f32(0).set(accS[r]);
+      for (let v = 0; v < nv; v++) f.v128zero().set(acc[r][v]);
+    }
+    f.get(K).set(kk);
+    f.loop();
+    if (nv === 0) {
+      f.get(pb).f32load().set(bs);
+      for (let r = 0; r < mr; r++) f.get(pa[r]).f32load().get(bs).f32mul().get(accS[r]).f32add().set(accS[r]);
+    } else {
+      for (let v = 0; v < nv; v++) f.get(pb).v128load(16 * v).set(bv[v]);
+      for (let r = 0; r < mr; r++) {
+        f.get(pa[r]).v128load32splat().set(av);
+        for (let v = 0; v < nv; v++) f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
+      }
+    }
+    for (let r = 0; r < mr; r++) f.get(pa[r]).i32(4).add().set(pa[r]);
+    f.get(pb).get(ldb4).add().set(pb);
+    f.get(kk).i32(1).sub().tee(kk).brIf(0);
+    f.end();
+    // Epilogue: bias, relu, store.
+    f.get(i).get(LDC).mul().get(j).add().i32(2).shl().get(C).add().set(pc);
+    for (let r = 0; r < mr; r++) {
+      if (nv === 0) {
+        f.get(pc);
+        f.get(accS[r]);
+        if (useBias) f.get(j).i32(2).shl().get(BIAS).add().f32load().f32add();
+        if (useRelu) f.f32(0).f32max();
+        f.f32store();
+      }
+      for (let v = 0; v < nv; v++) {
+        f.get(pc);
+        f.get(acc[r][v]);
+        if (useBias) f.get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add();
+        if (useRelu) f.v128zero().f32x4max();
+        f.v128store(16 * v);
+      }
+      if (r + 1 < mr) f.get(pc).get(ldc4).add().set(pc);
+    }
+  };
+
+  /** All rows for the current column block: MR-row tiles, then single rows. */
+  const rows = (nv: number) => {
+    f.i32(0).set(i);
+    f.block().loop();
+    f.get(M).get(i).sub().i32(MR).ltS().brIf(1);
+    tile(MR, nv);
+    f.get(i).i32(MR).add().set(i).br(0);
+    f.end().end();
+    f.block().loop();
+    f.get(i).get(M).geS().brIf(1);
+    tile(1, nv);
+    f.get(i).i32(1).add().set(i).br(0);
+    f.end().end();
+  };
+
+  f.i32(0).set(j);
+  // 8-column panels.
+  f.block().loop();
+  f.get(N).get(j).sub().i32(8).ltS().brIf(1);
+  rows(2);
+  f.get(j).i32(8).add().set(j).br(0);
+  f.end().end();
+  // A 4-column panel.
+  f.get(N).get(j).sub().i32(4).geS().if();
+  rows(1);
+  f.get(j).i32(4).add().set(j);
+  f.end();
+  // Single columns.
+  f.block().loop();
+  f.get(j).get(N).geS().brIf(1);
+  rows(0);
+  f.get(j).i32(1).add().set(j).br(0);
+  f.end().end();
+  return f;
+}
+
+function transpose(): Func {
+  const f = new Func("transpose", [i32, i32, i32, i32]);
+  const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3];
+  const r = f.local(i32);
+  const c = f.local(i32);
+  const ps = f.local(i32);
+  const rows4 = f.local(i32);
+  const cols4 = f.local(i32);
+  const x = [0, 1, 2, 3].map(() => f.local(type.v128));
+  const t = [0, 1, 2, 3].map(() => f.local(type.v128));
+  const lanes = (...floats: number[]) => floats.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+
+  f.get(ROWS).i32(-4).and().set(rows4);
+  f.get(COLS).i32(-4).and().set(cols4);
+  // Full 4×4 blocks.
+  f.i32(0).set(r);
+  f.block().loop();
+  f.get(r).get(rows4).geS().brIf(1);
+  f.i32(0).set(c);
+  f.block().loop();
+  f.get(c).get(cols4).geS().brIf(1);
+  f.get(r).get(COLS).mul().get(c).add().i32(2).shl().get(SRC).add().set(ps);
+  for (let q = 0; q < 4; q++) {
+    f.get(ps).v128load().set(x[q]);
+    if (q < 3) f.get(ps).get(COLS).i32(2).shl().add().set(ps);
+  }
+  f.get(x[0]).get(x[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
+  f.get(x[0]).get(x[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
+  f.get(x[2]).get(x[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
+  f.get(x[2]).get(x[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
+  const out = [
+    [t[0], t[2], lanes(0, 1, 4, 5)],
+    [t[0], t[2], lanes(2, 3, 6, 7)],
+    [t[1], t[3], lanes(0, 1, 4, 5)],
+    [t[1], t[3], lanes(2, 3, 6, 7)],
+  ] as const;
+  out.forEach(([p, q, l], col) => {
+    f.get(c).i32(col).add().get(ROWS).mul().get(r).add().i32(2).shl().get(DST).add();
+    f.get(p).get(q).shuffle([...l]).v128store();
+  });
+  f.get(c).i32(4).add().set(c).br(0);
+  f.end().end();
+  f.get(r).i32(4).add().set(r).br(0);
+  f.end().end();
+  // Leftover columns of the full row blocks, then leftover rows: element by element.
+  const scalar = (rFrom: number | null, rTo: number, cFrom: number | null) => {
+    if (rFrom === null) f.i32(0).set(r);
+    else f.get(rFrom).set(r);
+    f.block().loop();
+    f.get(r).get(rTo).geS().brIf(1);
+    if (cFrom === null) f.i32(0).set(c);
+    else f.get(cFrom).set(c);
+    f.block().loop();
+    f.get(c).get(COLS).geS().brIf(1);
+    f.get(c).get(ROWS).mul().get(r).add().i32(2).shl().get(DST).add();
+    f.get(r).get(COLS).mul().get(c).add().i32(2).shl().get(SRC).add().f32load();
+    f.f32store();
+    f.get(c).i32(1).add().set(c).br(0);
+    f.end().end();
+    f.get(r).i32(1).add().set(r).br(0);
+    f.end().end();
+  };
+  scalar(null, rows4, cols4);
+  scalar(rows4, ROWS, null);
+  return f;
+}
+
+/** The generated kernels bound to one memory. */
+export interface GemmKernels {
+  gemm: Record<Epilogue, (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
+  transpose: (src: number, dst: number, rows: number, cols: number) => void;
+}
+
+/** The module's bytes for a shared (threaded build) or unshared memory. */
+export function gemmModuleBytes(sharedMemory: boolean): Uint8Array {
+  return moduleBytes([gemm("none"), gemm("bias"), gemm("relu"), gemm("bias_relu"), transpose()], sharedMemory);
+}
+
+/** Compiles the kernels and binds them to `memory` (the tfjs wasm backend's own memory). */
+export function instantiateGemm(memory: WebAssembly.Memory): GemmKernels {
+  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+  const module = new WebAssembly.Module(gemmModuleBytes(shared) as Uint8Array<ArrayBuffer>);
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+  return {
+    gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu },
+    transpose: e.transpose,
+  };
+}
