@@ -15,6 +15,9 @@
  *   gemm_{none,bias,relu,bias_relu}(a, b, c, m, k, n, lda, ldb, ldc, bias)
  *       c[i·ldc + j] = act(Σ_k a[i·lda + k] · b[k·ldb + j] + bias[j]),  k ≥ 1
  *   transpose(src, dst, rows, cols)        dst[c·rows + r] = src[r·cols + c]
+ *   sqrt(src, dst, count)                  dst[i] = √src[i]  (f32x4.sqrt; the backend's
+ *                                          Sqrt is a scalar loop, and Adam runs it over every
+ *                                          weight each step)
  */
 import { Func, moduleBytes, type } from "./emit";
 
@@ -196,15 +199,40 @@ function transpose(): Func {
   return f;
 }
 
+function sqrt(): Func {
+  const f = new Func("sqrt", [i32, i32, i32]);
+  const [SRC, DST, COUNT] = [0, 1, 2];
+  const i = f.local(i32);
+  const end4 = f.local(i32);
+  f.get(COUNT).i32(-4).and().i32(2).shl().set(end4);
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).get(end4).geS().brIf(1);
+  f.get(i).get(DST).add();
+  f.get(i).get(SRC).add().v128load().f32x4sqrt();
+  f.v128store();
+  f.get(i).i32(16).add().set(i).br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(i).get(COUNT).i32(2).shl().geS().brIf(1);
+  f.get(i).get(DST).add();
+  f.get(i).get(SRC).add().f32load().f32sqrt();
+  f.f32store();
+  f.get(i).i32(4).add().set(i).br(0);
+  f.end().end();
+  return f;
+}
+
 /** The generated kernels bound to one memory. */
 export interface GemmKernels {
   gemm: Record<Epilogue, (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
   transpose: (src: number, dst: number, rows: number, cols: number) => void;
+  sqrt: (src: number, dst: number, count: number) => void;
 }
 
 /** The module's bytes for a shared (threaded build) or unshared memory. */
 export function gemmModuleBytes(sharedMemory: boolean): Uint8Array {
-  return moduleBytes([gemm("none"), gemm("bias"), gemm("relu"), gemm("bias_relu"), transpose()], sharedMemory);
+  return moduleBytes([gemm("none"), gemm("bias"), gemm("relu"), gemm("bias_relu"), transpose(), sqrt()], sharedMemory);
 }
 
 /** Compiles the kernels and binds them to `memory` (the tfjs wasm backend's own memory). */
@@ -215,5 +243,30 @@ export function instantiateGemm(memory: WebAssembly.Memory): GemmKernels {
   return {
     gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu },
     transpose: e.transpose,
+    sqrt: e.sqrt,
   };
+}
+
+/** The part of tfjs-backend-wasm's `BackendWasm` that holds its memory. */
+interface MemoryHolder {
+  wasm: {
+    /** The memory of the threaded build (created in JS) ... */
+    wasmMemory?: WebAssembly.Memory;
+    /** ... and of the single-threaded builds (exported by the module). */
+    asm?: { memory?: WebAssembly.Memory };
+  };
+}
+
+const perBackend = new WeakMap<object, GemmKernels>();
+
+/** tsdl's generated kernels bound to a wasm backend's memory (compiled once per backend). */
+export function gemmFor(backend: MemoryHolder): GemmKernels {
+  let kernels = perBackend.get(backend);
+  if (!kernels) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl wasm kernels: cannot find the wasm backend's memory");
+    kernels = instantiateGemm(memory);
+    perBackend.set(backend, kernels);
+  }
+  return kernels;
 }

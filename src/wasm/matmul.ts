@@ -22,7 +22,7 @@
  * Results match the `cpu` backend to float32 rounding (test/wasm/matmul.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { instantiateGemm, type GemmKernels } from "./gemm";
+import { gemmFor } from "./gemm";
 import { poolSwitch } from "./threadpool";
 
 /**
@@ -42,9 +42,7 @@ export function setXnnpackMinFlops(flops: number = XNNPACK_MIN_FLOPS): void {
 interface WasmBackend {
   wasm: {
     cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    /** The memory of the threaded build (created in JS) ... */
     wasmMemory?: WebAssembly.Memory;
-    /** ... and of the single-threaded builds (exported by the module). */
     asm?: { memory?: WebAssembly.Memory };
     tfjs: {
       registerTensor(id: number, size: number, memoryOffset: number): void;
@@ -96,20 +94,6 @@ function fusedCall(backend: WasmBackend): FusedCall {
     fusedCalls.set(backend, call);
   }
   return call;
-}
-
-const gemmKernels = new WeakMap<object, GemmKernels>();
-
-/** tsdl's generated kernels, bound to this backend's memory (compiled once per backend). */
-function gemmFor(backend: WasmBackend): GemmKernels {
-  let kernels = gemmKernels.get(backend);
-  if (!kernels) {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    if (!memory) throw new Error("tsdl fast matmul: cannot find the wasm backend's memory");
-    kernels = instantiateGemm(memory);
-    gemmKernels.set(backend, kernels);
-  }
-  return kernels;
 }
 
 function shapeBytes(shape: number[]): Uint8Array {
