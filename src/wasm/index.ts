@@ -2,13 +2,15 @@
  * tsdl's speed-ups for the tfjs `wasm` backend, the default where tfjs-node cannot install:
  * matrix products that never take the backend's slow path and mostly run on tsdl's own
  * generated SIMD GEMM (matmul.ts, gemm.ts, emit.ts), an `Identity` that shares instead of
- * copying (identity.ts), a SIMD `Sqrt` (elementwise.ts), and the threaded SIMD build in Node
- * with one thread per core (threads.ts, threadpool.ts). `initBackend()` (src/backend.ts) sets them up when it picks wasm.
+ * copying (identity.ts), a SIMD `Sqrt` (elementwise.ts), `Slice` and `Gather` that copy only
+ * what they return (indexing.ts), and the threaded SIMD build in Node with one thread per core
+ * (threads.ts, threadpool.ts). `initBackend()` (src/backend.ts) sets them up when it picks wasm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastMatMulConfigs } from "./matmul";
 import { sharedIdentityConfig } from "./identity";
 import { sqrtConfig } from "./elementwise";
+import { indexingConfigs } from "./indexing";
 import {
   canUseThreads,
   defaultWasmThreads,
@@ -23,10 +25,16 @@ export { canUseThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreads, threa
 export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matmul";
 export { sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
+export { indexingConfigs } from "./indexing";
 
 /** The kernels tsdl puts on a backend built on tfjs-backend-wasm. */
 export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
-  return [...fastMatMulConfigs(backendName), sharedIdentityConfig(backendName), sqrtConfig(backendName)];
+  return [
+    ...fastMatMulConfigs(backendName),
+    sharedIdentityConfig(backendName),
+    sqrtConfig(backendName),
+    ...indexingConfigs(backendName),
+  ];
 }
 
 /** What was registered before `registerTsdlKernels`, per backend name and kernel. */
