@@ -103,6 +103,9 @@ export class Func {
   and(): this {
     return this.op(0x71);
   }
+  shrU(): this {
+    return this.op(0x76);
+  }
   eqz(): this {
     return this.op(0x45);
   }

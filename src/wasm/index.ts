@@ -11,6 +11,7 @@ import { fastMatMulConfigs } from "./matmul";
 import { sharedIdentityConfig } from "./identity";
 import { sqrtConfig } from "./elementwise";
 import { indexingConfigs } from "./indexing";
+import { gemmModuleBytes } from "./gemm";
 import {
   canUseThreads,
   defaultWasmThreads,
@@ -68,6 +69,11 @@ export function tsdlKernelsRegistered(backendName = "wasm"): boolean {
   return replaced.has(backendName);
 }
 
+/** Whether this JavaScript engine runs tsdl's generated kernels (they need WebAssembly SIMD). */
+export function tsdlKernelsSupported(): boolean {
+  return WebAssembly.validate(gemmModuleBytes(false) as Uint8Array<ArrayBuffer>);
+}
+
 /** Options for `setupFastWasm`. */
 export interface FastWasmOptions extends ThreadOptions {
   /** Threads to compute with; default one per core (`TSDL_WASM_THREADS` in `initBackend`). */
@@ -88,7 +94,7 @@ export function setupFastWasm(options: FastWasmOptions = {}): { threads: number 
     require("@tensorflow/tfjs-backend-wasm");
     threads = 1;
   }
-  if (options.kernels !== false) registerTsdlKernels("wasm");
+  if (options.kernels !== false && tsdlKernelsSupported()) registerTsdlKernels("wasm");
   return { threads };
 }
 
