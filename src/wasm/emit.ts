@@ -139,6 +139,9 @@ export class Func {
   f32mul(): this {
     return this.op(0x94);
   }
+  f32div(): this {
+    return this.op(0x95);
+  }
   f32max(): this {
     return this.op(0x97);
   }
@@ -194,6 +197,9 @@ export class Func {
   }
   f32x4mul(): this {
     return this.simd(0xe6);
+  }
+  f32x4div(): this {
+    return this.simd(0xe7);
   }
   f32x4max(): this {
     return this.simd(0xe9);

@@ -18,6 +18,10 @@
  *   sqrt(src, dst, count)                  dst[i] = √src[i]  (f32x4.sqrt; the backend's
  *                                          Sqrt is a scalar loop, and Adam runs it over every
  *                                          weight each step)
+ *   adam(value, m, v, g, outValue, outM, outV, count, oneMinusAccBeta1Ptr, oneMinusAccBeta2Ptr,
+ *        beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate)
+ *       one Adam update, the very float32 operations of tfjs's AdamOptimizer in its order
+ *       (adam.ts), fused into one pass
  */
 import { Func, moduleBytes, type } from "./emit";
 
@@ -235,17 +239,116 @@ function sqrt(): Func {
   return f;
 }
 
+function adam(): Func {
+  const { f32 } = type;
+  const f = new Func("adam", [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f32, f32, f32, f32, f32, f32]);
+  const [VALUE, M, V, G, OUT_VALUE, OUT_M, OUT_V, COUNT, OMAB1, OMAB2, B1, OMB1, B2, OMB2, EPS, NEGLR] = [...Array(16).keys()];
+  const i = f.local(i32);
+  const end4 = f.local(i32);
+  const g = f.local(type.v128);
+  const m = f.local(type.v128);
+  const v = f.local(type.v128);
+  const gs = f.local(f32);
+  const ms = f.local(f32);
+  const vs = f.local(f32);
+  // Constants as f32x4 splats.
+  const splat = (param: number | null, load?: number) => {
+    const local = f.local(type.v128);
+    if (load !== undefined) f.get(load).f32load().f32x4splat().set(local);
+    else f.get(param!).f32x4splat().set(local);
+    return local;
+  };
+  const [b1, omb1, b2, omb2, eps, neglr] = [B1, OMB1, B2, OMB2, EPS, NEGLR].map((p) => splat(p));
+  const omab1 = splat(null, OMAB1);
+  const omab2 = splat(null, OMAB2);
+  const omab1s = f.local(f32);
+  const omab2s = f.local(f32);
+  f.get(OMAB1).f32load().set(omab1s);
+  f.get(OMAB2).f32load().set(omab2s);
+
+  /**
+   * m' = m·β1 + g·(1−β1); v' = v·β2 + g²·(1−β2);
+   * value' = ((m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε))·(−lr) + value
+   */
+  const update = (vec: boolean) => {
+    const [load, store, mul, add, div, sqrt] = vec
+      ? [(o: number) => f.get(o).get(i).add().v128load(), (o: number) => f.get(o).get(i).add(), () => f.f32x4mul(), () => f.f32x4add(), () => f.f32x4div(), () => f.f32x4sqrt()]
+      : [(o: number) => f.get(o).get(i).add().f32load(), (o: number) => f.get(o).get(i).add(), () => f.f32mul(), () => f.f32add(), () => f.f32div(), () => f.f32sqrt()];
+    const [gl, ml, vl] = vec ? [g, m, v] : [gs, ms, vs];
+    const c = (vecLocal: number, scalarParam: number) => f.get(vec ? vecLocal : scalarParam);
+    load(G);
+    f.set(gl);
+    // m'
+    store(OUT_M);
+    load(M);
+    c(b1, B1);
+    mul();
+    f.get(gl);
+    c(omb1, OMB1);
+    mul();
+    add();
+    f.tee(ml);
+    if (vec) f.v128store();
+    else f.f32store();
+    // v'
+    store(OUT_V);
+    load(V);
+    c(b2, B2);
+    mul();
+    f.get(gl).get(gl);
+    mul();
+    c(omb2, OMB2);
+    mul();
+    add();
+    f.tee(vl);
+    if (vec) f.v128store();
+    else f.f32store();
+    // value'
+    store(OUT_VALUE);
+    f.get(ml);
+    f.get(vec ? omab1 : omab1s);
+    div();
+    f.get(vl);
+    f.get(vec ? omab2 : omab2s);
+    div();
+    sqrt();
+    c(eps, EPS);
+    add();
+    div();
+    c(neglr, NEGLR);
+    mul();
+    load(VALUE);
+    add();
+    if (vec) f.v128store();
+    else f.f32store();
+  };
+  f.get(COUNT).i32(-4).and().i32(2).shl().set(end4);
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).get(end4).geS().brIf(1);
+  update(true);
+  f.get(i).i32(16).add().set(i).br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(i).get(COUNT).i32(2).shl().geS().brIf(1);
+  update(false);
+  f.get(i).i32(4).add().set(i).br(0);
+  f.end().end();
+  return f;
+}
+
 /** The generated kernels bound to one memory. */
 export interface GemmKernels {
   gemm: Record<Epilogue, (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
   transpose: (src: number, dst: number, rows: number, cols: number) => void;
   sqrt: (src: number, dst: number, count: number) => void;
+  adam: (...args: number[]) => void;
 }
 
 /** The module's bytes for a shared (threaded build) or unshared memory. */
 export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Array {
   const gemms = (["none", "bias", "relu", "bias_relu"] as const).map((e) => gemm(e, mr));
-  return moduleBytes([...gemms, transpose(), sqrt()], sharedMemory);
+  return moduleBytes([...gemms, transpose(), sqrt(), adam()], sharedMemory);
 }
 
 /** Compiles the kernels and binds them to `memory` (the tfjs wasm backend's own memory). */
@@ -257,6 +360,7 @@ export function instantiateGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): Ge
     gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu },
     transpose: e.transpose,
     sqrt: e.sqrt,
+    adam: e.adam,
   };
 }
 

@@ -3,8 +3,8 @@
  * matrix products that never take the backend's slow path and mostly run on tsdl's own
  * generated SIMD GEMM (matmul.ts, gemm.ts, emit.ts), an `Identity` that shares instead of
  * copying (identity.ts), a SIMD `Sqrt` (elementwise.ts), `Slice` and `Gather` that copy only
- * what they return (indexing.ts), and the threaded SIMD build in Node with one thread per core
- * (threads.ts, threadpool.ts). `initBackend()` (src/backend.ts) sets them up when it picks wasm.
+ * what they return (indexing.ts), Adam's update fused into one kernel (adam.ts), and the
+ * threaded SIMD build in Node with one thread per core (threads.ts, threadpool.ts). `initBackend()` (src/backend.ts) sets them up when it picks wasm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastMatMulConfigs } from "./matmul";
@@ -12,6 +12,7 @@ import { sharedIdentityConfig } from "./identity";
 import { sqrtConfig } from "./elementwise";
 import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
+import { adamConfig, installFusedAdam } from "./adam";
 import {
   canUseThreads,
   defaultWasmThreads,
@@ -27,6 +28,7 @@ export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matm
 export { sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
+export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
 
 /** The kernels tsdl puts on a backend built on tfjs-backend-wasm. */
 export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
@@ -35,6 +37,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     sharedIdentityConfig(backendName),
     sqrtConfig(backendName),
     ...indexingConfigs(backendName),
+    adamConfig(backendName),
   ];
 }
 
@@ -44,6 +47,7 @@ const replaced = new Map<string, Map<string, tf.KernelConfig | undefined>>();
 /** Registers tsdl's kernels on `backendName` (default `wasm`), remembering what they replace. */
 export function registerTsdlKernels(backendName = "wasm"): void {
   if (replaced.has(backendName)) return;
+  installFusedAdam();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -109,6 +113,7 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
     if (!tf.getKernel(config.kernelName, name)) tf.registerKernel({ ...config, backendName: name });
   }
   if (options.kernels !== false) {
+    installFusedAdam();
     for (const config of tsdlWasmKernels(name)) {
       tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);

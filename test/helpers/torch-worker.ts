@@ -28,7 +28,9 @@ export class TorchWorker {
 
   /** Starts a worker with `threads` torch threads and extra environment variables. */
   static async start(label: string, threads: number, env: Record<string, string> = {}): Promise<TorchWorker> {
-    const proc = spawn(PYTHON, [SCRIPT, String(threads)], { env: { ...process.env, ...env } });
+    // glibc malloc thresholds raised: see torch-worker.py.
+    const malloc = { MALLOC_MMAP_THRESHOLD_: "67108864", MALLOC_TRIM_THRESHOLD_: "268435456" };
+    const proc = spawn(PYTHON, [SCRIPT, String(threads)], { env: { ...process.env, ...malloc, ...env } });
     let stderr = "";
     proc.stderr.on("data", (d) => (stderr += d));
     const worker = new TorchWorker(proc, label);
