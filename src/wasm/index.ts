@@ -115,7 +115,7 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
   if (options.kernels !== false) {
     installFusedAdam();
     for (const config of tsdlWasmKernels(name)) {
-      tf.unregisterKernel(config.kernelName, name);
+      if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);
     }
   }

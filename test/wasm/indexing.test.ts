@@ -1,6 +1,7 @@
 /**
- * tsdl's wasm `Slice` and `GatherV2` against the `cpu` backend (ranks 1–5, contiguous and
- * strided slices, every gather axis, batchDims, dtypes), and proof they do not copy the input.
+ * tsdl's wasm `Slice`, `SplitV`, `Unpack`, `StridedSlice` and `GatherV2` against the `cpu`
+ * backend (ranks 1–5, contiguous and strided slices, every axis, batchDims, dtypes), and proof
+ * they do not copy the whole input.
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
@@ -14,12 +15,12 @@ before(async () => {
 });
 
 /** Runs `f` on both backends from the same array; compares values, shapes and dtypes exactly. */
-async function same(what: string, data: number[], shape: number[], dtype: tf.DataType, f: (x: tf.Tensor) => tf.Tensor): Promise<void> {
+async function same(what: string, data: number[], shape: number[], dtype: tf.DataType, f: (x: tf.Tensor) => tf.Tensor | tf.Tensor[]): Promise<void> {
   const on = async (b: string) => {
     await tf.setBackend(b);
     return tf.tidy(() => {
-      const y = f(tf.tensor(data, shape, dtype));
-      return { shape: y.shape, dtype: y.dtype, values: [...y.dataSync()] };
+      const ys = f(tf.tensor(data, shape, dtype));
+      return (Array.isArray(ys) ? ys : [ys]).map((y) => ({ shape: y.shape, dtype: y.dtype, values: [...y.dataSync()] }));
     });
   };
   assert.deepEqual(await on("wasm"), await on("cpu"), what);
@@ -27,10 +28,27 @@ async function same(what: string, data: number[], shape: number[], dtype: tf.Dat
 
 const iota = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-test("the wasm backend runs tsdl's Slice and GatherV2", () => {
-  const [slice, gather] = indexingConfigs("wasm");
-  assert.equal(tf.getKernel(tf.Slice, "wasm")?.kernelFunc, slice.kernelFunc);
-  assert.equal(tf.getKernel(tf.GatherV2, "wasm")?.kernelFunc, gather.kernelFunc);
+test("the wasm backend runs tsdl's Slice, SplitV, Unpack, StridedSlice and GatherV2", () => {
+  for (const config of indexingConfigs("wasm")) {
+    assert.equal(tf.getKernel(config.kernelName, "wasm")?.kernelFunc, config.kernelFunc, config.kernelName);
+  }
+});
+
+test("split, unstack and strided slices match cpu", async () => {
+  const data = iota(4 * 6 * 5).map((i) => i * 0.25 - 3);
+  for (const dtype of ["float32", "int32"] as tf.DataType[]) {
+    const d = dtype === "int32" ? data.map(Math.round) : data;
+    await same(`split in 2 along 0 ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.split(x, 2, 0));
+    await same(`split [1,3,2] along 1 ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.split(x, [1, 3, 2], 1));
+    await same(`split [2,-1] along -1 ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.split(x, [2, -1], -1));
+    for (const axis of [0, 1, 2, -1]) await same(`unstack along ${axis} ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.unstack(x, axis));
+    await same(`strided slice rows ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.stridedSlice(x, [1], [3], [1]));
+    await same(`strided slice box ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.stridedSlice(x, [1, 2, 0], [3, 5, 4], [1, 1, 1]));
+    await same(`strided slice step 2 ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.stridedSlice(x, [0, 0, 1], [4, 6, 5], [2, 1, 2]));
+    await same(`strided slice shrink ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.stridedSlice(x, [2, 1, 0], [3, 4, 5], [1, 1, 1], 0, 0, 0, 0, 1));
+    await same(`strided slice negative ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.stridedSlice(x, [-1, 5, 4], [0, 0, 0], [-1, -2, -1]));
+    await same(`strided slice whole ${dtype}`, d, [4, 6, 5], dtype, (x) => tf.stridedSlice(x, [0, 0, 0], [4, 6, 5], [1, 1, 1]));
+  }
 });
 
 test("Slice matches cpu: ranks 1-5, contiguous and strided, -1 sizes, empty, every dtype", async () => {
@@ -72,7 +90,7 @@ test("GatherV2 rejects an index out of range, naming it", async () => {
   assert.throws(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], "int32")), /index value 3 is not in \[0, 2\]/);
 });
 
-test("Slice and GatherV2 never read the whole input back into JavaScript", async () => {
+test("slicing, splitting and gathering never read the whole input back into JavaScript", async () => {
   await tf.setBackend("wasm");
   const backend = tf.backend();
   const big = tf.zeros([600, 784]);
@@ -87,6 +105,9 @@ test("Slice and GatherV2 never read the whole input back into JavaScript", async
       tf.slice(big, [64, 0], [64, 784]);
       tf.slice(big, [0, 10], [600, 20]);
       tf.gather(big, tf.tensor1d([5, 599, 0], "int32"));
+      tf.split(big, 10);
+      tf.unstack(tf.slice(big, [0, 0], [600, 8]), 1);
+      tf.stridedSlice(big, [100], [164], [1]);
     });
   } finally {
     backend.readSync = readSync;
