@@ -351,10 +351,19 @@ export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Ar
   return moduleBytes([...gemms, transpose(), sqrt(), adam()], sharedMemory);
 }
 
-/** Compiles the kernels and binds them to `memory` (the tfjs wasm backend's own memory). */
-export function instantiateGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): GemmKernels {
+/** Compiles the kernels for `memory` (the tfjs wasm backend's own memory). */
+export function compileGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): WebAssembly.Module {
   const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-  const module = new WebAssembly.Module(gemmModuleBytes(shared, mr) as Uint8Array<ArrayBuffer>);
+  return new WebAssembly.Module(gemmModuleBytes(shared, mr) as Uint8Array<ArrayBuffer>);
+}
+
+/** Compiles the kernels and binds them to `memory`. */
+export function instantiateGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): GemmKernels {
+  return bindGemm(compileGemm(memory, mr), memory);
+}
+
+/** Binds compiled kernels to `memory` (in any thread that shares it). */
+export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmKernels {
   const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
   return {
     gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu },
@@ -374,16 +383,26 @@ interface MemoryHolder {
   };
 }
 
-const perBackend = new WeakMap<object, GemmKernels>();
+const perBackend = new WeakMap<object, { kernels: GemmKernels; module: WebAssembly.Module; memory: WebAssembly.Memory }>();
+
+function compiledFor(backend: MemoryHolder) {
+  let entry = perBackend.get(backend);
+  if (!entry) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl wasm kernels: cannot find the wasm backend's memory");
+    const module = compileGemm(memory);
+    entry = { kernels: bindGemm(module, memory), module, memory };
+    perBackend.set(backend, entry);
+  }
+  return entry;
+}
 
 /** tsdl's generated kernels bound to a wasm backend's memory (compiled once per backend). */
 export function gemmFor(backend: MemoryHolder): GemmKernels {
-  let kernels = perBackend.get(backend);
-  if (!kernels) {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    if (!memory) throw new Error("tsdl wasm kernels: cannot find the wasm backend's memory");
-    kernels = instantiateGemm(memory);
-    perBackend.set(backend, kernels);
-  }
-  return kernels;
+  return compiledFor(backend).kernels;
+}
+
+/** The compiled kernels and the memory they run on, for helper threads. */
+export function gemmModuleFor(backend: MemoryHolder): { module: WebAssembly.Module; memory: WebAssembly.Memory } {
+  return compiledFor(backend);
 }

@@ -23,6 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { gemmFor } from "./gemm";
+import { parallelGemmFor } from "./parallel";
 import { poolSwitch } from "./threadpool";
 
 /**
@@ -314,13 +315,13 @@ function fastMatMul(
         }
       };
     } else {
-      const kernels = gemmFor(backend).gemm;
+      const runner = parallelGemmFor(backend);
       biasAdded = rowBias(epilogue, n);
       const relu = epilogue?.activation === "relu" && (biasAdded || !epilogue.bias);
       activationDone = !epilogue || epilogue.activation === "linear" || relu;
-      const run = kernels[biasAdded ? (relu ? "bias_relu" : "bias") : relu ? "relu" : "none"];
+      const ep = biasAdded ? (relu ? "bias_relu" : "bias") : relu ? "relu" : "none";
       const biasOffset = biasAdded ? operand(backend, epilogue!.bias!).offset : 0;
-      gemm = (x, rows, w, y) => run(x.offset, w.offset, y.offset, rows, k, n, k, n, n, biasOffset);
+      gemm = (x, rows, w, y) => runner.gemm(ep, x.offset, w.offset, y.offset, rows, k, n, k, n, n, biasOffset);
     }
 
     if (single) {

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import { poolSwitch } from "../../src/wasm/threadpool";
+import { parallelGemmFor } from "../../src/wasm/parallel";
 
 async function main(): Promise<void> {
   const info = await initBackend();
@@ -38,7 +39,30 @@ async function main(): Promise<void> {
   const small = product(8);
   const poolRunsSmall = poolRuns;
   const large = product(520); // 2·520³ flops: above XNNPACK_MIN_FLOPS, so XNNPACK on the pool
-  console.log(JSON.stringify({ line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large }));
+
+  // tsdl's GEMM with helper threads: with the caller claiming no blocks, every block runs on a
+  // helper, so a wrong block split or epilogue offset shows. Fused bias + relu, a transposed a.
+  const runner = parallelGemmFor(tf.backend() as unknown as Parameters<typeof parallelGemmFor>[0]);
+  runner.callerClaims = false;
+  const [m, k, n] = [64, 200, 100];
+  const a = tf.randomNormal([k, m], 0, 1, "float32", 3);
+  const b = tf.randomNormal([k, n], 0, 1, "float32", 4);
+  const bias = tf.randomNormal([n], 0, 1, "float32", 5);
+  const got = tf.fused.matMul({ a, b, transposeA: true, bias, activation: "relu" }).dataSync();
+  runner.callerClaims = true;
+  const [av, bv, biasv] = [a.dataSync(), b.dataSync(), bias.dataSync()];
+  let helped = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = biasv[j];
+      for (let q = 0; q < k; q++) s += av[q * m + i] * bv[q * n + j];
+      helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
+    }
+  }
+  console.log(JSON.stringify({
+    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
+    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped,
+  }));
 }
 
 main().catch((err) => {

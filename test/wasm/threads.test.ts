@@ -19,9 +19,20 @@ interface Report {
   poolRunsLarge: number;
   small: number;
   large: number;
+  gemmThreads: number;
+  helperBlocks: number;
+  helped: number;
 }
 
+const reports = new Map<string, Report>();
+
+/** The child's report with TSDL_WASM_THREADS=threads (each setting runs once). */
 function runChild(threads: string): Report {
+  if (!reports.has(threads)) reports.set(threads, spawnChild(threads));
+  return reports.get(threads)!;
+}
+
+function spawnChild(threads: string): Report {
   const r = spawnSync(process.execPath, [child], {
     env: { ...process.env, TSDL_BACKEND: "wasm", TSDL_WASM_THREADS: threads },
     encoding: "utf8",
@@ -42,10 +53,18 @@ test("two threads: threaded build, pool for large products only, exits on its ow
   assert.ok(report.small < 1e-4 && report.large < 1e-3, `products differ from a JS reference: ${JSON.stringify(report)}`);
 });
 
+test("two threads: tsdl's GEMM splits products with a helper thread, and the helper's blocks are right", () => {
+  const report = runChild("2");
+  assert.equal(report.gemmThreads, 2);
+  assert.ok(report.helperBlocks >= 2, `the helper ran ${report.helperBlocks} blocks`);
+  assert.ok(report.helped < 1e-3, `a product computed by the helper differs from a JS reference by ${report.helped}`);
+});
+
 test("one thread: the single-threaded SIMD build", () => {
   const report = runChild("1");
   assert.match(report.line, /^wasm\s+active: WebAssembly \(XNNPACK\): SIMD, threads: 1, tsdl fast matmul$/);
   assert.equal(report.threads, null);
+  assert.equal(report.gemmThreads, 1);
   assert.ok(report.small < 1e-4 && report.large < 1e-3, `products differ from a JS reference: ${JSON.stringify(report)}`);
 });
 
