@@ -13,6 +13,7 @@ import { sqrtConfig } from "./elementwise";
 import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
+import { pooledConvolutionConfigs } from "./threadpool";
 import {
   canUseThreads,
   defaultWasmThreads,
@@ -30,9 +31,21 @@ export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
 
+/** tfjs-backend-wasm's own kernels, as registered before tsdl replaced any. */
+const shippedKernels = new Map<string, tf.KernelConfig>();
+function shippedKernel(name: string): tf.KernelConfig | undefined {
+  if (!shippedKernels.has(name)) {
+    const config = tf.getKernel(name, "wasm");
+    if (config) shippedKernels.set(name, config);
+  }
+  return shippedKernels.get(name);
+}
+
 /** The kernels tsdl puts on a backend built on tfjs-backend-wasm. */
 export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
+  require("@tensorflow/tfjs-backend-wasm");
   return [
+    ...(pooledConvolutionConfigs(shippedKernel, backendName) as unknown as tf.KernelConfig[]),
     ...fastMatMulConfigs(backendName),
     sharedIdentityConfig(backendName),
     sqrtConfig(backendName),

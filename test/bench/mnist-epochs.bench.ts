@@ -46,7 +46,9 @@ async function main(): Promise<void> {
 
   if (TorchWorker.available()) {
     const script = path.join(__dirname, "..", "..", "..", "test", "bench", "torch-mnist.py");
-    const r = spawnSync("/usr/bin/python3", [script, String(epochs)], { encoding: "utf8", env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" } });
+    // The same settings as the step benchmark's PyTorch worker (see torch-worker.py).
+    const env = { ...process.env, OMP_WAIT_POLICY: "PASSIVE", MALLOC_MMAP_THRESHOLD_: "67108864", MALLOC_TRIM_THRESHOLD_: "268435456" };
+    const r = spawnSync("/usr/bin/python3", [script, String(epochs)], { encoding: "utf8", env });
     process.stdout.write(r.stdout);
     if (r.status !== 0) console.log(`PyTorch run failed: ${r.stderr}`);
   }

@@ -59,9 +59,20 @@ async function main(): Promise<void> {
       helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
     }
   }
+  // A convolution large enough to run on the pool, against the cpu backend.
+  const poolRunsBefore = poolRuns;
+  const xs = tf.randomNormal([8, 28, 28, 16], 0, 1, "float32", 6).dataSync();
+  const fs = tf.randomNormal([3, 3, 16, 32], 0, 1, "float32", 7).dataSync();
+  const conv = () => tf.conv2d(tf.tensor4d(xs, [8, 28, 28, 16]), tf.tensor4d(fs, [3, 3, 16, 32]), 1, "same").dataSync();
+  const onWasm = conv();
+  const convPoolRuns = poolRuns - poolRunsBefore;
+  await tf.setBackend("cpu");
+  const onCpu = conv();
+  let convDiff = 0;
+  for (let i = 0; i < onCpu.length; i++) convDiff = Math.max(convDiff, Math.abs(onCpu[i] - onWasm[i]));
   console.log(JSON.stringify({
-    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
-    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped,
+    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall - convPoolRuns, small, large,
+    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convPoolRuns, convDiff,
   }));
 }
 

@@ -22,6 +22,8 @@ interface Report {
   gemmThreads: number;
   helperBlocks: number;
   helped: number;
+  convPoolRuns: number;
+  convDiff: number;
 }
 
 const reports = new Map<string, Report>();
@@ -58,6 +60,12 @@ test("two threads: tsdl's GEMM splits products with a helper thread, and the hel
   assert.equal(report.gemmThreads, 2);
   assert.ok(report.helperBlocks >= 2, `the helper ran ${report.helperBlocks} blocks`);
   assert.ok(report.helped < 1e-3, `a product computed by the helper differs from a JS reference by ${report.helped}`);
+});
+
+test("two threads: a large convolution runs on the pool and matches cpu", () => {
+  const report = runChild("2");
+  assert.equal(report.convPoolRuns, 1, "the 8x28x28x16 * 3x3x16x32 convolution did not run on the pool");
+  assert.ok(report.convDiff < 1e-3, `the convolution differs from cpu by ${report.convDiff}`);
 });
 
 test("one thread: the single-threaded SIMD build", () => {
