@@ -1,10 +1,12 @@
 /**
- * tsdl's speed-ups for the tfjs `wasm` backend, the default where tfjs-node cannot install:
- * matrix products that never take the backend's slow path and mostly run on tsdl's own
- * generated SIMD GEMM (matmul.ts, gemm.ts, emit.ts), an `Identity` that shares instead of
- * copying (identity.ts), a SIMD `Sqrt` (elementwise.ts), `Slice` and `Gather` that copy only
- * what they return (indexing.ts), Adam's update fused into one kernel (adam.ts), and the
- * threaded SIMD build in Node with one thread per core (threads.ts, threadpool.ts). `initBackend()` (src/backend.ts) sets them up when it picks wasm.
+ * tsdl's speed-ups for the tfjs `wasm` backend, the default where tfjs-node cannot install
+ * (README, "Performance"): matrix products that never take the backend's slow path and mostly
+ * run on tsdl's own generated SIMD GEMM (matmul.ts, gemm.ts, emit.ts; on all cores: parallel.ts,
+ * gemm-worker.ts), an `Identity` that shares instead of copying (identity.ts), a SIMD `Sqrt`
+ * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
+ * update fused into one kernel (adam.ts), and the threaded SIMD build in Node with one thread per
+ * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
+ * up when it picks wasm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastMatMulConfigs } from "./matmul";

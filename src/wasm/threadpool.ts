@@ -1,5 +1,5 @@
 /**
- * Threads only where they pay: for large matrix products.
+ * XNNPACK's thread pool only where it pays: large matrix products and convolutions.
  *
  * In the threaded tfjs-wasm build every XNNPACK operator runs on one global thread pool
  * (`tfjs::backend::threadpool` in the C++ backend), so each of the ~200 small element-wise
@@ -11,8 +11,10 @@
  * null (XNNPACK's "run on the calling thread") between kernel calls is safe. This module finds
  * its address in the WebAssembly binary (the only load in the exported `get_threads_count`),
  * checks the find at run time through `get_threads_count` itself, and offers the switch;
- * `src/wasm/matmul.ts` turns the pool on around large products only. If the binary is not
- * the expected shape, there is no switch and every kernel uses the pool, as tfjs ships it.
+ * `src/wasm/matmul.ts` turns the pool on around the products it gives XNNPACK (the large ones),
+ * and `pooledConvolutionConfigs` below around large convolutions. If the binary is not the
+ * expected shape, there is no switch and every kernel uses the pool, as tfjs ships it. (tsdl's
+ * own GEMM has its own helper threads: parallel.ts.)
  */
 
 /** Turns the XNNPACK thread pool on or off for the kernels that run next. */
