@@ -10,7 +10,7 @@
  * Introduced in notebook 01.
  */
 import * as tf from "@tensorflow/tfjs";
-import { describeWasm, MAX_WASM_THREADS, setupFastWasm } from "./wasm";
+import { describeWasm, MAX_WASM_THREADS, setupFastWasm, withoutAddedProcessHandlers } from "./wasm";
 
 /** The backends tsdl knows, fastest first. */
 export const BACKENDS = ["node-gpu", "node", "wasm", "cpu"] as const;
@@ -146,7 +146,9 @@ export async function initBackend(
     }
     try {
       const tfBackend = await loader.load(name, env);
-      if (!(await tf.setBackend(tfBackend))) {
+      // Starting the wasm module installs Emscripten's rethrow-everything process handlers.
+      const set = () => tf.setBackend(tfBackend);
+      if (!(await (name === "wasm" ? withoutAddedProcessHandlers(set) : set()))) {
         throw new Error(`tf.setBackend("${tfBackend}") returned false`);
       }
       await tf.ready();

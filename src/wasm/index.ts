@@ -26,7 +26,7 @@ import {
   type ThreadOptions,
 } from "./threads";
 
-export { canUseThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreads, threadedWasmFactory } from "./threads";
+export { canUseThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreads, threadedWasmFactory, withoutAddedProcessHandlers } from "./threads";
 export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matmul";
 export { sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";

@@ -41,6 +41,26 @@ function wasmOutDir(): string {
   );
 }
 
+/**
+ * Runs `start` (which starts an Emscripten module) and takes back the `uncaughtException` and
+ * `unhandledRejection` handlers it added: Emscripten's rethrow every error, which would end a
+ * notebook kernel that means to survive a failing cell.
+ */
+export async function withoutAddedProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
+  const emitter = process as NodeJS.EventEmitter;
+  const events = ["uncaughtException", "unhandledRejection"];
+  const before = events.map((e) => emitter.listeners(e));
+  try {
+    return await start();
+  } finally {
+    events.forEach((event, i) => {
+      for (const listener of emitter.listeners(event)) {
+        if (!before[i].includes(listener)) emitter.removeListener(event, listener as () => void);
+      }
+    });
+  }
+}
+
 /** Whether this Node can run the threaded build at all (shared memory, atomics, SIMD, workers). */
 export function canUseThreads(): boolean {
   if (typeof SharedArrayBuffer === "undefined" || typeof Atomics === "undefined") return false;
@@ -90,34 +110,26 @@ export function threadedWasmFactory(threads: number, options: ThreadOptions = {}
   return async () => {
     // Evaluated (and cached) by tfjs's own loader; backendInfo() reads it.
     await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
-    const emitter = process as NodeJS.EventEmitter;
-    const events = ["uncaughtException", "unhandledRejection"];
-    const before = events.map((e) => emitter.listeners(e));
     let binary: Uint8Array | null = null;
-    const module = await factory({
-      mainScriptUrlOrBlob: mainScript,
-      locateFile: (file: string, prefix: string) =>
-        file.endsWith(".worker.js") ? workerScript : file.endsWith(".wasm") ? wasmFile : prefix + file,
-      instantiateWasm: (
-        imports: EmscriptenImports,
-        receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
-      ) => {
-        const patched = { ...imports, env: { ...imports.env, emscripten_num_logical_cores: () => 2 * threads } };
-        const bytes = fs.readFileSync(wasmFile);
-        binary = bytes;
-        WebAssembly.instantiate(bytes, patched as WebAssembly.Imports).then(
-          ({ instance, module }) => receive(instance, module),
-        );
-        return {};
-      },
-    });
-    // Emscripten installs process handlers that rethrow every uncaught error; a notebook kernel
-    // must stay alive after a failing cell, so take back whatever the module added.
-    events.forEach((event, i) => {
-      for (const listener of emitter.listeners(event)) {
-        if (!before[i].includes(listener)) emitter.removeListener(event, listener as () => void);
-      }
-    });
+    const module = await withoutAddedProcessHandlers(() =>
+      factory({
+        mainScriptUrlOrBlob: mainScript,
+        locateFile: (file: string, prefix: string) =>
+          file.endsWith(".worker.js") ? workerScript : file.endsWith(".wasm") ? wasmFile : prefix + file,
+        instantiateWasm: (
+          imports: EmscriptenImports,
+          receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
+        ) => {
+          const patched = { ...imports, env: { ...imports.env, emscripten_num_logical_cores: () => 2 * threads } };
+          const bytes = fs.readFileSync(wasmFile);
+          binary = bytes;
+          WebAssembly.instantiate(bytes, patched as WebAssembly.Imports).then(
+            ({ instance, module }) => receive(instance, module),
+          );
+          return {};
+        },
+      }),
+    );
     // The same bridge tfjs's own init() sets up.
     module.tfjs = {
       init: module.cwrap("init", null, []),

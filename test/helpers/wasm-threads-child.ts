@@ -10,6 +10,8 @@ import { parallelGemmFor } from "../../src/wasm/parallel";
 
 async function main(): Promise<void> {
   const info = await initBackend();
+  // Handlers left behind by Emscripten (they rethrow every error, which would end a kernel).
+  const handlers = process.listeners("uncaughtException").length + process.listeners("unhandledRejection").length;
   const line = info.toString().split("\n").find((l) => l.startsWith("wasm"));
   const pool = poolSwitch(tf.backend());
   let poolRuns = 0;
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < onCpu.length; i++) convDiff = Math.max(convDiff, Math.abs(onCpu[i] - onWasm[i]));
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall - convPoolRuns, small, large,
-    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convPoolRuns, convDiff,
+    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convPoolRuns, convDiff, handlers,
   }));
 }
 

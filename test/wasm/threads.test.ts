@@ -24,6 +24,7 @@ interface Report {
   helped: number;
   convPoolRuns: number;
   convDiff: number;
+  handlers: number;
 }
 
 const reports = new Map<string, Report>();
@@ -84,4 +85,9 @@ test("the thread pool global is found in the threaded binary and nowhere else", 
   const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
   assert.equal(findGlobalPointer(empty, "get_threads_count"), null);
   assert.equal(findGlobalPointer(fs.readFileSync(path.join(dir, "tfjs-backend-wasm-threaded-simd.wasm")), "init"), null);
+});
+
+test("starting either build leaves no process-wide error handlers behind", () => {
+  assert.equal(runChild("2").handlers, 0, "the threaded build left uncaughtException/unhandledRejection handlers");
+  assert.equal(runChild("1").handlers, 0, "the single-threaded build left uncaughtException/unhandledRejection handlers");
 });
