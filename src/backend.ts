@@ -10,6 +10,7 @@
  * Introduced in notebook 01.
  */
 import * as tf from "@tensorflow/tfjs";
+import { describeWasm, MAX_WASM_THREADS, setupFastWasm, withoutAddedProcessHandlers } from "./wasm";
 
 /** The backends tsdl knows, fastest first. */
 export const BACKENDS = ["node-gpu", "node", "wasm", "cpu"] as const;
@@ -36,8 +37,11 @@ export interface BackendInfo {
 
 /** How a backend is loaded; injected so tests can simulate missing modules. */
 export interface BackendLoader {
-  /** Load the module(s) for `name` and make `tf.setBackend` possible; throws when unavailable. */
-  load(name: BackendName): Promise<string>;
+  /**
+   * Load the module(s) for `name` and make `tf.setBackend` possible; throws when unavailable.
+   * `env` is the environment `initBackend` was given.
+   */
+  load(name: BackendName, env?: NodeJS.ProcessEnv): Promise<string>;
 }
 
 const OPTIONAL_HINT =
@@ -54,9 +58,28 @@ function describeError(name: BackendName, err: unknown): string {
   return `failed to load: ${firstLine.trim()}`;
 }
 
-/** The default loader: requires the packages from this package's node_modules. */
+/**
+ * The wasm threads `TSDL_WASM_THREADS` asks for (an integer from 1 to 8), or undefined for the
+ * default, one per core.
+ */
+export function wasmThreadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.TSDL_WASM_THREADS?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    throw new Error(
+      `TSDL_WASM_THREADS=${JSON.stringify(raw)} is not a thread count; expected an integer from 1 to ${MAX_WASM_THREADS}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The default loader: requires the packages from this package's node_modules. For wasm it also
+ * sets up tsdl's fast kernels and one thread per core (src/wasm).
+ */
 export const defaultLoader: BackendLoader = {
-  async load(name) {
+  async load(name, env = process.env) {
     switch (name) {
       case "node-gpu":
         require("@tensorflow/tfjs-node-gpu");
@@ -65,7 +88,7 @@ export const defaultLoader: BackendLoader = {
         require("@tensorflow/tfjs-node");
         return "tensorflow";
       case "wasm":
-        require("@tensorflow/tfjs-backend-wasm");
+        setupFastWasm({ threads: wasmThreadsFromEnv(env) });
         return "wasm";
       case "cpu":
         return "cpu";
@@ -86,11 +109,8 @@ function describeActive(name: BackendName): string {
       return "libtensorflow with CUDA";
     case "node":
       return "libtensorflow on the CPU";
-    case "wasm": {
-      const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-      const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT");
-      return `WebAssembly (XNNPACK), SIMD ${simd ? "on" : "off"}, threads ${threads ? "on" : "off"}`;
-    }
+    case "wasm":
+      return describeWasm(tf.backend());
     case "cpu":
       return "plain JavaScript, the slowest backend";
   }
@@ -112,6 +132,7 @@ export async function initBackend(
       `TSDL_BACKEND=${JSON.stringify(forced)} is not a backend; expected one of ${BACKENDS.join(", ")}`,
     );
   }
+  wasmThreadsFromEnv(env); // a bad TSDL_WASM_THREADS is an error, not a silent fallback
   const attempts: BackendAttempt[] = [];
   let active: { name: BackendName; tfBackend: string } | null = null;
   for (const name of BACKENDS) {
@@ -124,8 +145,10 @@ export async function initBackend(
       continue;
     }
     try {
-      const tfBackend = await loader.load(name);
-      if (!(await tf.setBackend(tfBackend))) {
+      const tfBackend = await loader.load(name, env);
+      // Starting the wasm module installs Emscripten's rethrow-everything process handlers.
+      const set = () => tf.setBackend(tfBackend);
+      if (!(await (name === "wasm" ? withoutAddedProcessHandlers(set) : set()))) {
         throw new Error(`tf.setBackend("${tfBackend}") returned false`);
       }
       await tf.ready();

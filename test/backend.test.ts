@@ -61,3 +61,12 @@ test("the default loader on this machine falls back past the optional native bac
   }
   assert.ok(["node-gpu", "node", "wasm"].includes(info.active), info.toString());
 });
+
+test("a bad TSDL_WASM_THREADS is an error naming the valid range", async () => {
+  for (const bad of ["0", "two", "1.5", "9"]) {
+    await assert.rejects(
+      initBackend({ env: { TSDL_WASM_THREADS: bad }, loader: only("wasm", "cpu"), force: true }),
+      new RegExp(`TSDL_WASM_THREADS="${bad.replace(".", "\\.")}" is not a thread count; expected an integer from 1 to 8`),
+    );
+  }
+});

@@ -1,0 +1,20 @@
+/**
+ * A helper thread of src/wasm/parallel.ts: binds tsdl's generated kernels to the wasm backend's
+ * shared memory, then forever: sleeps until a product is posted, claims blocks of it until none
+ * is left, and sleeps again. (Spinning a little before sleeping, to catch the next product of a
+ * training step sooner, measured no clear gain here and costs a core on a shared machine.)
+ */
+import { workerData } from "node:worker_threads";
+import { bindGemm } from "./gemm";
+import { GEN, HELPED, work } from "./parallel";
+
+const data = workerData as { memory: WebAssembly.Memory; module: WebAssembly.Module; ctrl: Int32Array };
+const { memory, ctrl } = data;
+const kernels = bindGemm(data.module, memory);
+let seen = Atomics.load(ctrl, GEN);
+for (;;) {
+  Atomics.wait(ctrl, GEN, seen);
+  seen = Atomics.load(ctrl, GEN);
+  const ran = work(kernels, ctrl, seen);
+  if (ran > 0) Atomics.add(ctrl, HELPED, ran);
+}

@@ -1,0 +1,408 @@
+/**
+ * tsdl's own single-threaded SIMD matrix product for the tfjs wasm backend, generated at run
+ * time (src/wasm/emit.ts) and run directly on the backend's memory.
+ *
+ * Why not only XNNPACK: its fully-connected operator first copies b into a packed layout, at
+ * about 3.5 ns per element on this machine. Inference reuses that packing (the backend caches it
+ * per weights tensor), but a training step has new weights every step, and at the article MLP's
+ * batch of 64 the packing of 784×256 weights costs as much as the product itself. This kernel
+ * reads b in place: a 4×8 register tile (eight f32x4 accumulators), b's rows streamed along k,
+ * each 8-column panel of b reused across all rows of a. On the MLP's products it matches
+ * XNNPACK's inner speed without the packing. A transposed operand is first copied in order by
+ * the SIMD 4×4-block `transpose` below (a fraction of a nanosecond per element).
+ *
+ * Exports, all pointers byte offsets into the backend's memory, sizes in elements:
+ *   gemm_{none,bias,relu,bias_relu}(a, b, c, m, k, n, lda, ldb, ldc, bias)
+ *       c[i·ldc + j] = act(Σ_k a[i·lda + k] · b[k·ldb + j] + bias[j]),  k ≥ 1
+ *   transpose(src, dst, rows, cols)        dst[c·rows + r] = src[r·cols + c]
+ *   sqrt(src, dst, count)                  dst[i] = √src[i]  (f32x4.sqrt; the backend's
+ *                                          Sqrt is a scalar loop, and Adam runs it over every
+ *                                          weight each step)
+ *   adam(value, m, v, g, outValue, outM, outV, count, oneMinusAccBeta1Ptr, oneMinusAccBeta2Ptr,
+ *        beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate)
+ *       one Adam update, the very float32 operations of tfjs's AdamOptimizer in its order
+ *       (adam.ts), fused into one pass
+ */
+import { Func, moduleBytes, type } from "./emit";
+
+const { i32 } = type;
+/**
+ * Rows per register tile. 4 (eight f32x4 accumulators for a 4×8 tile) measured fastest here
+ * against 3, 5 and 6 rows, and against unrolling k by 2.
+ */
+const DEFAULT_MR = 4;
+
+type Epilogue = "none" | "bias" | "relu" | "bias_relu";
+
+function gemm(epilogue: Epilogue, MR: number): Func {
+  const f = new Func(`gemm_${epilogue}`, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [A, B, C, M, K, N, LDA, LDB, LDC, BIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const i = f.local(i32);
+  const j = f.local(i32);
+  const kk = f.local(i32);
+  const ldb4 = f.local(i32);
+  const ldc4 = f.local(i32);
+  const pb = f.local(i32);
+  const pc = f.local(i32);
+  const pa = Array.from({ length: MR }, () => f.local(i32));
+  const av = f.local(type.v128);
+  const bv = [f.local(type.v128), f.local(type.v128)];
+  const acc = Array.from({ length: MR }, () => [f.local(type.v128), f.local(type.v128)]);
+  const as = f.local(type.f32);
+  const bs = f.local(type.f32);
+  const accS = Array.from({ length: MR }, () => f.local(type.f32));
+  const useBias = epilogue === "bias" || epilogue === "bias_relu";
+  const useRelu = epilogue === "relu" || epilogue === "bias_relu";
+
+  f.get(LDB).i32(2).shl().set(ldb4);
+  f.get(LDC).i32(2).shl().set(ldc4);
+
+  /** One register tile: rows i..i+mr-1, columns j..j+4·nv-1 (nv = 0: the one column j). */
+  const tile = (mr: number, nv: number) => {
+    for (let r = 0; r < mr; r++) {
+      f.get(i).i32(r).add().get(LDA).mul().i32(2).shl().get(A).add().set(pa[r]);
+    }
+    f.get(j).i32(2).shl().get(B).add().set(pb);
+    for (let r = 0; r < mr; r++) {
+      if (nv === 0) f.f32(0).set(accS[r]);
+      for (let v = 0; v < nv; v++) f.v128zero().set(acc[r][v]);
+    }
+    // One step of k: b's row segment, then each row's a value splat across lanes.
+    const step = (aOffset: number, bAddr: () => void) => {
+      if (nv === 0) {
+        bAddr();
+        f.f32load().set(bs);
+        for (let r = 0; r < mr; r++) f.get(pa[r]).f32load(aOffset).get(bs).f32mul().get(accS[r]).f32add().set(accS[r]);
+      } else {
+        for (let v = 0; v < nv; v++) {
+          bAddr();
+          f.v128load(16 * v).set(bv[v]);
+        }
+        for (let r = 0; r < mr; r++) {
+          f.get(pa[r]).v128load32splat(aOffset).set(av);
+          for (let v = 0; v < nv; v++) f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
+        }
+      }
+    };
+    f.get(K).set(kk);
+    f.loop();
+    step(0, () => f.get(pb));
+    for (let r = 0; r < mr; r++) f.get(pa[r]).i32(4).add().set(pa[r]);
+    f.get(pb).get(ldb4).add().set(pb);
+    f.get(kk).i32(1).sub().tee(kk).brIf(0);
+    f.end();
+    // Epilogue: bias, relu, store.
+    f.get(i).get(LDC).mul().get(j).add().i32(2).shl().get(C).add().set(pc);
+    for (let r = 0; r < mr; r++) {
+      if (nv === 0) {
+        f.get(pc);
+        f.get(accS[r]);
+        if (useBias) f.get(j).i32(2).shl().get(BIAS).add().f32load().f32add();
+        if (useRelu) f.f32(0).f32max();
+        f.f32store();
+      }
+      for (let v = 0; v < nv; v++) {
+        f.get(pc);
+        f.get(acc[r][v]);
+        if (useBias) f.get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add();
+        if (useRelu) f.v128zero().f32x4max();
+        f.v128store(16 * v);
+      }
+      if (r + 1 < mr) f.get(pc).get(ldc4).add().set(pc);
+    }
+  };
+
+  /** All rows for the current column block: MR-row tiles, then single rows. */
+  const rows = (nv: number) => {
+    f.i32(0).set(i);
+    f.block().loop();
+    f.get(M).get(i).sub().i32(MR).ltS().brIf(1);
+    tile(MR, nv);
+    f.get(i).i32(MR).add().set(i).br(0);
+    f.end().end();
+    f.block().loop();
+    f.get(i).get(M).geS().brIf(1);
+    tile(1, nv);
+    f.get(i).i32(1).add().set(i).br(0);
+    f.end().end();
+  };
+
+  f.i32(0).set(j);
+  // 8-column panels.
+  f.block().loop();
+  f.get(N).get(j).sub().i32(8).ltS().brIf(1);
+  rows(2);
+  f.get(j).i32(8).add().set(j).br(0);
+  f.end().end();
+  // A 4-column panel.
+  f.get(N).get(j).sub().i32(4).geS().if();
+  rows(1);
+  f.get(j).i32(4).add().set(j);
+  f.end();
+  // Single columns.
+  f.block().loop();
+  f.get(j).get(N).geS().brIf(1);
+  rows(0);
+  f.get(j).i32(1).add().set(j).br(0);
+  f.end().end();
+  return f;
+}
+
+function transpose(): Func {
+  const f = new Func("transpose", [i32, i32, i32, i32]);
+  const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3];
+  const r = f.local(i32);
+  const c = f.local(i32);
+  const ps = f.local(i32);
+  const rows4 = f.local(i32);
+  const cols4 = f.local(i32);
+  const x = [0, 1, 2, 3].map(() => f.local(type.v128));
+  const t = [0, 1, 2, 3].map(() => f.local(type.v128));
+  const lanes = (...floats: number[]) => floats.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+
+  f.get(ROWS).i32(-4).and().set(rows4);
+  f.get(COLS).i32(-4).and().set(cols4);
+  // Full 4×4 blocks.
+  f.i32(0).set(r);
+  f.block().loop();
+  f.get(r).get(rows4).geS().brIf(1);
+  f.i32(0).set(c);
+  f.block().loop();
+  f.get(c).get(cols4).geS().brIf(1);
+  f.get(r).get(COLS).mul().get(c).add().i32(2).shl().get(SRC).add().set(ps);
+  for (let q = 0; q < 4; q++) {
+    f.get(ps).v128load().set(x[q]);
+    if (q < 3) f.get(ps).get(COLS).i32(2).shl().add().set(ps);
+  }
+  f.get(x[0]).get(x[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
+  f.get(x[0]).get(x[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
+  f.get(x[2]).get(x[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
+  f.get(x[2]).get(x[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
+  const out = [
+    [t[0], t[2], lanes(0, 1, 4, 5)],
+    [t[0], t[2], lanes(2, 3, 6, 7)],
+    [t[1], t[3], lanes(0, 1, 4, 5)],
+    [t[1], t[3], lanes(2, 3, 6, 7)],
+  ] as const;
+  out.forEach(([p, q, l], col) => {
+    f.get(c).i32(col).add().get(ROWS).mul().get(r).add().i32(2).shl().get(DST).add();
+    f.get(p).get(q).shuffle([...l]).v128store();
+  });
+  f.get(c).i32(4).add().set(c).br(0);
+  f.end().end();
+  f.get(r).i32(4).add().set(r).br(0);
+  f.end().end();
+  // Leftover columns of the full row blocks, then leftover rows: element by element.
+  const scalar = (rFrom: number | null, rTo: number, cFrom: number | null) => {
+    if (rFrom === null) f.i32(0).set(r);
+    else f.get(rFrom).set(r);
+    f.block().loop();
+    f.get(r).get(rTo).geS().brIf(1);
+    if (cFrom === null) f.i32(0).set(c);
+    else f.get(cFrom).set(c);
+    f.block().loop();
+    f.get(c).get(COLS).geS().brIf(1);
+    f.get(c).get(ROWS).mul().get(r).add().i32(2).shl().get(DST).add();
+    f.get(r).get(COLS).mul().get(c).add().i32(2).shl().get(SRC).add().f32load();
+    f.f32store();
+    f.get(c).i32(1).add().set(c).br(0);
+    f.end().end();
+    f.get(r).i32(1).add().set(r).br(0);
+    f.end().end();
+  };
+  scalar(null, rows4, cols4);
+  scalar(rows4, ROWS, null);
+  return f;
+}
+
+function sqrt(): Func {
+  const f = new Func("sqrt", [i32, i32, i32]);
+  const [SRC, DST, COUNT] = [0, 1, 2];
+  const i = f.local(i32);
+  const end4 = f.local(i32);
+  f.get(COUNT).i32(-4).and().i32(2).shl().set(end4);
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).get(end4).geS().brIf(1);
+  f.get(i).get(DST).add();
+  f.get(i).get(SRC).add().v128load().f32x4sqrt();
+  f.v128store();
+  f.get(i).i32(16).add().set(i).br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(i).get(COUNT).i32(2).shl().geS().brIf(1);
+  f.get(i).get(DST).add();
+  f.get(i).get(SRC).add().f32load().f32sqrt();
+  f.f32store();
+  f.get(i).i32(4).add().set(i).br(0);
+  f.end().end();
+  return f;
+}
+
+function adam(): Func {
+  const { f32 } = type;
+  const f = new Func("adam", [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, f32, f32, f32, f32, f32, f32]);
+  const [VALUE, M, V, G, OUT_VALUE, OUT_M, OUT_V, COUNT, OMAB1, OMAB2, B1, OMB1, B2, OMB2, EPS, NEGLR] = [...Array(16).keys()];
+  const i = f.local(i32);
+  const end4 = f.local(i32);
+  const g = f.local(type.v128);
+  const m = f.local(type.v128);
+  const v = f.local(type.v128);
+  const gs = f.local(f32);
+  const ms = f.local(f32);
+  const vs = f.local(f32);
+  // Constants as f32x4 splats.
+  const splat = (param: number | null, load?: number) => {
+    const local = f.local(type.v128);
+    if (load !== undefined) f.get(load).f32load().f32x4splat().set(local);
+    else f.get(param!).f32x4splat().set(local);
+    return local;
+  };
+  const [b1, omb1, b2, omb2, eps, neglr] = [B1, OMB1, B2, OMB2, EPS, NEGLR].map((p) => splat(p));
+  const omab1 = splat(null, OMAB1);
+  const omab2 = splat(null, OMAB2);
+  const omab1s = f.local(f32);
+  const omab2s = f.local(f32);
+  f.get(OMAB1).f32load().set(omab1s);
+  f.get(OMAB2).f32load().set(omab2s);
+
+  /**
+   * m' = m·β1 + g·(1−β1); v' = v·β2 + g²·(1−β2);
+   * value' = ((m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε))·(−lr) + value
+   */
+  const update = (vec: boolean) => {
+    const [load, store, mul, add, div, sqrt] = vec
+      ? [(o: number) => f.get(o).get(i).add().v128load(), (o: number) => f.get(o).get(i).add(), () => f.f32x4mul(), () => f.f32x4add(), () => f.f32x4div(), () => f.f32x4sqrt()]
+      : [(o: number) => f.get(o).get(i).add().f32load(), (o: number) => f.get(o).get(i).add(), () => f.f32mul(), () => f.f32add(), () => f.f32div(), () => f.f32sqrt()];
+    const [gl, ml, vl] = vec ? [g, m, v] : [gs, ms, vs];
+    const c = (vecLocal: number, scalarParam: number) => f.get(vec ? vecLocal : scalarParam);
+    load(G);
+    f.set(gl);
+    // m'
+    store(OUT_M);
+    load(M);
+    c(b1, B1);
+    mul();
+    f.get(gl);
+    c(omb1, OMB1);
+    mul();
+    add();
+    f.tee(ml);
+    if (vec) f.v128store();
+    else f.f32store();
+    // v'
+    store(OUT_V);
+    load(V);
+    c(b2, B2);
+    mul();
+    f.get(gl).get(gl);
+    mul();
+    c(omb2, OMB2);
+    mul();
+    add();
+    f.tee(vl);
+    if (vec) f.v128store();
+    else f.f32store();
+    // value'
+    store(OUT_VALUE);
+    f.get(ml);
+    f.get(vec ? omab1 : omab1s);
+    div();
+    f.get(vl);
+    f.get(vec ? omab2 : omab2s);
+    div();
+    sqrt();
+    c(eps, EPS);
+    add();
+    div();
+    c(neglr, NEGLR);
+    mul();
+    load(VALUE);
+    add();
+    if (vec) f.v128store();
+    else f.f32store();
+  };
+  f.get(COUNT).i32(-4).and().i32(2).shl().set(end4);
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).get(end4).geS().brIf(1);
+  update(true);
+  f.get(i).i32(16).add().set(i).br(0);
+  f.end().end();
+  f.block().loop();
+  f.get(i).get(COUNT).i32(2).shl().geS().brIf(1);
+  update(false);
+  f.get(i).i32(4).add().set(i).br(0);
+  f.end().end();
+  return f;
+}
+
+/** The generated kernels bound to one memory. */
+export interface GemmKernels {
+  gemm: Record<Epilogue, (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
+  transpose: (src: number, dst: number, rows: number, cols: number) => void;
+  sqrt: (src: number, dst: number, count: number) => void;
+  adam: (...args: number[]) => void;
+}
+
+/** The module's bytes for a shared (threaded build) or unshared memory. */
+export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Array {
+  const gemms = (["none", "bias", "relu", "bias_relu"] as const).map((e) => gemm(e, mr));
+  return moduleBytes([...gemms, transpose(), sqrt(), adam()], sharedMemory);
+}
+
+/** Compiles the kernels for `memory` (the tfjs wasm backend's own memory). */
+export function compileGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): WebAssembly.Module {
+  const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+  return new WebAssembly.Module(gemmModuleBytes(shared, mr) as Uint8Array<ArrayBuffer>);
+}
+
+/** Compiles the kernels and binds them to `memory`. */
+export function instantiateGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): GemmKernels {
+  return bindGemm(compileGemm(memory, mr), memory);
+}
+
+/** Binds compiled kernels to `memory` (in any thread that shares it). */
+export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmKernels {
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+  return {
+    gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu },
+    transpose: e.transpose,
+    sqrt: e.sqrt,
+    adam: e.adam,
+  };
+}
+
+/** The part of tfjs-backend-wasm's `BackendWasm` that holds its memory. */
+interface MemoryHolder {
+  wasm: {
+    /** The memory of the threaded build (created in JS) ... */
+    wasmMemory?: WebAssembly.Memory;
+    /** ... and of the single-threaded builds (exported by the module). */
+    asm?: { memory?: WebAssembly.Memory };
+  };
+}
+
+const perBackend = new WeakMap<object, { kernels: GemmKernels; module: WebAssembly.Module; memory: WebAssembly.Memory }>();
+
+function compiledFor(backend: MemoryHolder) {
+  let entry = perBackend.get(backend);
+  if (!entry) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl wasm kernels: cannot find the wasm backend's memory");
+    const module = compileGemm(memory);
+    entry = { kernels: bindGemm(module, memory), module, memory };
+    perBackend.set(backend, entry);
+  }
+  return entry;
+}
+
+/** tsdl's generated kernels bound to a wasm backend's memory (compiled once per backend). */
+export function gemmFor(backend: MemoryHolder): GemmKernels {
+  return compiledFor(backend).kernels;
+}
+
+/** The compiled kernels and the memory they run on, for helper threads. */
+export function gemmModuleFor(backend: MemoryHolder): { module: WebAssembly.Module; memory: WebAssembly.Memory } {
+  return compiledFor(backend);
+}

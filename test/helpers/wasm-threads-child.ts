@@ -1,0 +1,84 @@
+/**
+ * Child process for test/wasm/threads.test.ts: picks the backend the way a script does, runs one
+ * small and one large product, prints a JSON report and then simply ends: no `process.exit()`,
+ * so the parent sees whether the threaded backend lets the process exit on its own.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../src/backend";
+import { poolSwitch } from "../../src/wasm/threadpool";
+import { parallelGemmFor } from "../../src/wasm/parallel";
+
+async function main(): Promise<void> {
+  const info = await initBackend();
+  // Handlers left behind by Emscripten (they rethrow every error, which would end a kernel).
+  const handlers = process.listeners("uncaughtException").length + process.listeners("unhandledRejection").length;
+  const line = info.toString().split("\n").find((l) => l.startsWith("wasm"));
+  const pool = poolSwitch(tf.backend());
+  let poolRuns = 0;
+  if (pool) {
+    const on = pool.on;
+    pool.on = () => {
+      poolRuns++;
+      on();
+    };
+  }
+  const product = (n: number) => {
+    const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
+    const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
+    const got = tf.matMul(a, b, true, false).dataSync();
+    const av = a.dataSync();
+    const bv = b.dataSync();
+    let maxDiff = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += av[k * n + i] * bv[k * n + j];
+        maxDiff = Math.max(maxDiff, Math.abs(s - got[i * n + j]));
+      }
+    }
+    return maxDiff;
+  };
+  const small = product(8);
+  const poolRunsSmall = poolRuns;
+  const large = product(520); // 2·520³ flops: above XNNPACK_MIN_FLOPS, so XNNPACK on the pool
+
+  // tsdl's GEMM with helper threads: with the caller claiming no blocks, every block runs on a
+  // helper, so a wrong block split or epilogue offset shows. Fused bias + relu, a transposed a.
+  const runner = parallelGemmFor(tf.backend() as unknown as Parameters<typeof parallelGemmFor>[0]);
+  runner.callerClaims = false;
+  const [m, k, n] = [64, 200, 100];
+  const a = tf.randomNormal([k, m], 0, 1, "float32", 3);
+  const b = tf.randomNormal([k, n], 0, 1, "float32", 4);
+  const bias = tf.randomNormal([n], 0, 1, "float32", 5);
+  const got = tf.fused.matMul({ a, b, transposeA: true, bias, activation: "relu" }).dataSync();
+  runner.callerClaims = true;
+  const [av, bv, biasv] = [a.dataSync(), b.dataSync(), bias.dataSync()];
+  let helped = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = biasv[j];
+      for (let q = 0; q < k; q++) s += av[q * m + i] * bv[q * n + j];
+      helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
+    }
+  }
+  // A convolution large enough to run on the pool, against the cpu backend.
+  const poolRunsBefore = poolRuns;
+  const xs = tf.randomNormal([8, 28, 28, 16], 0, 1, "float32", 6).dataSync();
+  const fs = tf.randomNormal([3, 3, 16, 32], 0, 1, "float32", 7).dataSync();
+  const conv = () => tf.conv2d(tf.tensor4d(xs, [8, 28, 28, 16]), tf.tensor4d(fs, [3, 3, 16, 32]), 1, "same").dataSync();
+  const onWasm = conv();
+  const convPoolRuns = poolRuns - poolRunsBefore;
+  await tf.setBackend("cpu");
+  const onCpu = conv();
+  let convDiff = 0;
+  for (let i = 0; i < onCpu.length; i++) convDiff = Math.max(convDiff, Math.abs(onCpu[i] - onWasm[i]));
+  console.log(JSON.stringify({
+    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall - convPoolRuns, small, large,
+    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convPoolRuns, convDiff, handlers,
+  }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,78 @@
+/**
+ * The fused Adam update: on the wasm backend with tsdl's kernels, `tf.train.adam` runs one
+ * `TsdlAdamUpdate` kernel per weight and ends with the very same bits as tfjs's own update on
+ * the cpu backend; its moments, names and iterations are tfjs's; other backends keep tfjs's code.
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { ADAM_KERNEL, registerTsdlKernels } from "../../src/wasm";
+import { randn } from "../helpers/compare-backends";
+
+before(async () => {
+  require("@tensorflow/tfjs-backend-wasm");
+  registerTsdlKernels("wasm");
+  await tf.setBackend("wasm");
+});
+
+const rand = randn(3);
+/** Weight shapes around the SIMD width (1, 3, 4, 5 elements) and a larger odd one. */
+const shapes = [[1], [3], [4], [5], [13, 7], [64, 33]];
+const initial = shapes.map((s) => rand(s.reduce((p, d) => p * d, 1)));
+const gradients = [0, 1, 2, 3, 4].map(() => shapes.map((s) => rand(s.reduce((p, d) => p * d, 1)).map((g) => g * 0.1)));
+
+interface Run {
+  weights: Float32Array[];
+  saved: { name: string; values: Float32Array }[];
+  iterations: number;
+  kernels: string[];
+}
+
+/** Five Adam steps with fixed gradients on `backend`; `asArray` passes them as NamedTensor[]. */
+async function run(backend: string, asArray: boolean, opts: [number, number, number, number] = [0.01, 0.9, 0.999, 1e-7]): Promise<Run> {
+  await tf.setBackend(backend);
+  const vars = initial.map((v, i) => tf.variable(tf.tensor(v, shapes[i]), true, `w${backend}${asArray}${i}`));
+  const opt = tf.train.adam(...opts);
+  const kernels: string[] = [];
+  for (const step of gradients) {
+    const grads = step.map((g, i) => tf.tensor(g, shapes[i]));
+    const profile = await tf.profile(() => {
+      if (asArray) opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+      else opt.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, grads[i]])) as unknown as Parameters<typeof opt.applyGradients>[0]);
+    });
+    kernels.push(...profile.kernels.map((k) => k.name));
+    tf.dispose(grads);
+  }
+  const saved = (await opt.getWeights()).map((w) => ({ name: w.name.replace(`${backend}${asArray}`, ""), values: w.tensor.dataSync() as Float32Array }));
+  const result = { weights: vars.map((v) => v.dataSync() as Float32Array), saved, iterations: opt.iterations, kernels };
+  opt.dispose();
+  tf.dispose(vars);
+  return result;
+}
+
+test("wasm runs one fused kernel per weight; cpu keeps tfjs's element-wise ops", async () => {
+  const wasm = await run("wasm", false);
+  const cpu = await run("cpu", false);
+  assert.equal(wasm.kernels.filter((k) => k === ADAM_KERNEL).length, 5 * shapes.length);
+  assert.ok(!wasm.kernels.includes("Sqrt"), "the unfused update ran on wasm");
+  assert.ok(!cpu.kernels.includes(ADAM_KERNEL));
+  assert.ok(cpu.kernels.includes("Sqrt"));
+});
+
+for (const asArray of [false, true]) {
+  test(`the fused update gives the same bits as tfjs's on cpu (gradients as ${asArray ? "an array" : "a map"})`, async () => {
+    const wasm = await run("wasm", asArray);
+    const cpu = await run("cpu", asArray);
+    wasm.weights.forEach((w, i) => assert.deepEqual([...w], [...cpu.weights[i]], `weight ${i} [${shapes[i]}]`));
+    assert.equal(wasm.iterations, cpu.iterations);
+    assert.deepEqual(wasm.saved.map((s) => s.name), cpu.saved.map((s) => s.name));
+    wasm.saved.forEach((s, i) => assert.deepEqual([...s.values], [...cpu.saved[i].values], `saved ${s.name}`));
+  });
+}
+
+test("other hyper-parameters too (learning rate, betas, epsilon)", async () => {
+  const opts: [number, number, number, number] = [0.3, 0.5, 0.75, 0.01];
+  const wasm = await run("wasm", false, opts);
+  const cpu = await run("cpu", false, opts);
+  wasm.weights.forEach((w, i) => assert.deepEqual([...w], [...cpu.weights[i]], `weight ${i}`));
+});

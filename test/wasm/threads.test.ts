@@ -1,0 +1,93 @@
+/**
+ * The threaded wasm backend in Node: the thread count asked for, correct products, the pool
+ * used for large products only, the wasm line of backendInfo(), and a process that still exits
+ * by itself (each case runs in a child process that never calls process.exit()).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { findGlobalPointer } from "../../src/wasm/threadpool";
+
+const child = path.join(__dirname, "..", "helpers", "wasm-threads-child.js");
+
+interface Report {
+  line: string;
+  threads: number | null;
+  poolRunsSmall: number;
+  poolRunsLarge: number;
+  small: number;
+  large: number;
+  gemmThreads: number;
+  helperBlocks: number;
+  helped: number;
+  convPoolRuns: number;
+  convDiff: number;
+  handlers: number;
+}
+
+const reports = new Map<string, Report>();
+
+/** The child's report with TSDL_WASM_THREADS=threads (each setting runs once). */
+function runChild(threads: string): Report {
+  if (!reports.has(threads)) reports.set(threads, spawnChild(threads));
+  return reports.get(threads)!;
+}
+
+function spawnChild(threads: string): Report {
+  const r = spawnSync(process.execPath, [child], {
+    env: { ...process.env, TSDL_BACKEND: "wasm", TSDL_WASM_THREADS: threads },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(r.signal, null, `the child did not exit by itself within 60 s (killed by ${r.signal}); stderr: ${r.stderr}`);
+  assert.equal(r.status, 0, `child failed: ${r.stderr}`);
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  return JSON.parse(last) as Report;
+}
+
+test("two threads: threaded build, pool for large products only, exits on its own", () => {
+  const report = runChild("2");
+  assert.match(report.line, /^wasm\s+active: WebAssembly \(XNNPACK\): SIMD, threads: 2, tsdl fast matmul$/);
+  assert.equal(report.threads, 2, "the pool switch was found and the pool has 2 threads");
+  assert.equal(report.poolRunsSmall, 0, "an 8x8 product ran on the pool");
+  assert.ok(report.poolRunsLarge >= 1, "a 520x520x520 product did not run on the pool");
+  assert.ok(report.small < 1e-4 && report.large < 1e-3, `products differ from a JS reference: ${JSON.stringify(report)}`);
+});
+
+test("two threads: tsdl's GEMM splits products with a helper thread, and the helper's blocks are right", () => {
+  const report = runChild("2");
+  assert.equal(report.gemmThreads, 2);
+  assert.ok(report.helperBlocks >= 2, `the helper ran ${report.helperBlocks} blocks`);
+  assert.ok(report.helped < 1e-3, `a product computed by the helper differs from a JS reference by ${report.helped}`);
+});
+
+test("two threads: a large convolution runs on the pool and matches cpu", () => {
+  const report = runChild("2");
+  assert.equal(report.convPoolRuns, 1, "the 8x28x28x16 * 3x3x16x32 convolution did not run on the pool");
+  assert.ok(report.convDiff < 1e-3, `the convolution differs from cpu by ${report.convDiff}`);
+});
+
+test("one thread: the single-threaded SIMD build", () => {
+  const report = runChild("1");
+  assert.match(report.line, /^wasm\s+active: WebAssembly \(XNNPACK\): SIMD, threads: 1, tsdl fast matmul$/);
+  assert.equal(report.threads, null);
+  assert.equal(report.gemmThreads, 1);
+  assert.ok(report.small < 1e-4 && report.large < 1e-3, `products differ from a JS reference: ${JSON.stringify(report)}`);
+});
+
+test("the thread pool global is found in the threaded binary and nowhere else", () => {
+  const dir = path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "wasm-out");
+  const address = findGlobalPointer(fs.readFileSync(path.join(dir, "tfjs-backend-wasm-threaded-simd.wasm")), "get_threads_count");
+  assert.ok(address !== null && address > 0 && address % 4 === 0, `address ${address}`);
+  // A module with no such export, and a function that does not start with a global load.
+  const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+  assert.equal(findGlobalPointer(empty, "get_threads_count"), null);
+  assert.equal(findGlobalPointer(fs.readFileSync(path.join(dir, "tfjs-backend-wasm-threaded-simd.wasm")), "init"), null);
+});
+
+test("starting either build leaves no process-wide error handlers behind", () => {
+  assert.equal(runChild("2").handlers, 0, "the threaded build left uncaughtException/unhandledRejection handlers");
+  assert.equal(runChild("1").handlers, 0, "the single-threaded build left uncaughtException/unhandledRejection handlers");
+});
