@@ -13,6 +13,9 @@ export type { BackendName, BackendInfo, BackendAttempt } from "./backend";
 export { display, input, inNotebook, toBundle, JUPYTER_DISPLAY } from "./display";
 export type { MimeBundle, Displayable, DisplayHandle, NotebookHost } from "./display";
 
+// Quick (CI) or full settings for notebooks: TSDL_QUICK.
+export { isQuick, pick } from "./settings";
+
 // Data loading and preprocessing (notebook 04).
 export * as data from "./data";
 // The article's math: losses, activations, autograd, gradient checks, the perceptron (notebooks 01-03).
