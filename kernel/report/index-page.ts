@@ -1,5 +1,5 @@
 /** `reports/index.html`: one row per notebook run, linking its report and notebook, with status and run time. */
-import { BASE_CSS } from "./style";
+import { BASE_CSS, htmlHead } from "./style";
 import { escapeHtml } from "./text";
 
 /** One notebook's line in the index. */
@@ -38,13 +38,7 @@ export function renderIndexHtml(entries: IndexEntry[], options: { title?: string
       );
     })
     .join("\n");
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${escapeHtml(title)}</title>
+  return `${htmlHead({ title, csp: "default-src 'none'; style-src 'unsafe-inline'" })}
 <style>${BASE_CSS}</style>
 </head>
 <body>

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { joinText, type Cell, type CodeCell, type NbMimeBundle, type Notebook, type Output } from "../nbformat/types";
 import { highlightStylesheet, katexStylesheet, plotlyBundleGzipBase64, plotlyBundle, plotlyVersion } from "./assets";
 import { highlightCode, renderLatex, renderMarkdown, svgDataUrl } from "./markdown";
-import { BASE_CSS, REPORT_CSS } from "./style";
+import { BASE_CSS, REPORT_CSS, htmlHead } from "./style";
 import { escapeHtml, stripAnsi, terminalTextToHtml } from "./text";
 
 /** The plotly MIME type. */
@@ -87,14 +87,7 @@ export function renderNotebookHtml(nb: Notebook, options: RenderOptions = {}): s
     .filter(Boolean)
     .join(" · ");
   const plotly = state.plotlyCount > 0 ? plotlyScripts(options.plotly ?? "gzip") : "";
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<meta name="generator" content="tsdl report">
-<title>${escapeHtml(title)}</title>
+  return `${htmlHead({ title, csp: CSP, generator: "tsdl report" })}
 <style>${BASE_CSS}${REPORT_CSS}</style>
 <style>${katexStylesheet()}</style>
 <style>${highlightStylesheet()}</style>

@@ -1,4 +1,19 @@
 /** The report's own stylesheet (layout, prompts, outputs, ANSI colours) and the index page's. */
+import { escapeHtml } from "./text";
+
+/**
+ * The start of every page tsdl writes, up to its `<style>` elements: the document type, charset,
+ * viewport, the Content-Security-Policy that keeps the page offline, and the title.
+ */
+export function htmlHead(page: { title: string; csp: string; generator?: string }): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${page.csp}">
+${page.generator ? `<meta name="generator" content="${escapeHtml(page.generator)}">\n` : ""}<title>${escapeHtml(page.title)}</title>`;
+}
 
 /** Styles shared by notebook reports and the index page. */
 export const BASE_CSS = `

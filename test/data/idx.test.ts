@@ -6,16 +6,8 @@ import { gzipSync } from "node:zlib";
 import * as data from "../../src/data";
 import { DataError, encodeIdx, parseIdx, readIdx, MNIST_IMAGES, MNIST_LABELS } from "../../src/data";
 import { tempDir } from "../helpers/tmpdir";
+import { throwsData } from "../helpers/data-errors";
 
-/** Asserts that `fn` throws a DataError with this code whose message matches `re`. */
-function throwsData(fn: () => unknown, code: string, re: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected a DataError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.match(err.message, re);
-    return true;
-  });
-}
 
 test("IDX bytes written by hand decode to the values and shape", () => {
   // 2 images of 2×3, by hand: magic 0x00000803, sizes 2, 2, 3, then 12 bytes.

@@ -11,16 +11,9 @@ import {
   loadFashionMnist, loadMnist, articleNormalize,
 } from "../../src/data";
 import { tempDir } from "../helpers/tmpdir";
+import { throwsData } from "../helpers/data-errors";
 import { createHash } from "node:crypto";
 
-function throwsData(fn: () => unknown, code: string, re: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected a DataError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    assert.match(err.message, re);
-    return true;
-  });
-}
 
 /** A folder with a small MNIST-format split: n images h×w with pixel i*7+k, labels i % 10. */
 function fakeSplit(dir: string, prefix: "train" | "t10k", n: number, opts: { labels?: number; gzip?: boolean } = {}): void {
