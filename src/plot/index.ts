@@ -13,3 +13,5 @@ export { table, Table, formatNumber } from "./table";
 export type { Cell, Column, TableOptions } from "./table";
 export { trainingChart } from "./training";
 export type { TrainingCurves, TrainingChartOptions } from "./training";
+export { diagram, Diagram } from "./diagram";
+export type { DiagramNode, DiagramOptions, DiagramBox, DiagramEdge } from "./diagram";
