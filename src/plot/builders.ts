@@ -248,7 +248,10 @@ export function subplots(
     for (const t of fig.data) {
       const copy: Trace = { ...t, xaxis: `x${n}`, yaxis: `y${n}` };
       if (t.name && t.type !== "heatmap") {
-        if (!colors.has(t.name)) colors.set(t.name, t.line?.color ?? COLORWAY[colors.size % COLORWAY.length]);
+        if (!colors.has(t.name)) {
+          const own = t.line?.color ?? (typeof t.marker?.color === "string" ? t.marker.color : undefined);
+          colors.set(t.name, own ?? COLORWAY[colors.size % COLORWAY.length]);
+        }
         const color = colors.get(t.name)!;
         copy.line = { ...t.line, color };
         if (t.mode?.includes("markers") || t.type === "bar") copy.marker = { ...t.marker, color };

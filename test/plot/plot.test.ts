@@ -118,6 +118,18 @@ test("decision boundary markers share their class's hue yet stand out from its r
   assert.ok(svg.includes(`fill="${colorAt(field.colorscale, 1)}"`), "P ≈ 1 cells use the scale's end colour");
 });
 
+test("subplots keep a trace's own marker colour (decision boundaries side by side keep their class colours)", () => {
+  const predict = (pts: number[][]) => pts.map(([x]) => (x > 0 ? 0.9 : 0.1));
+  const one = plot.decisionBoundary({ predict, points: [[1, 0], [-1, 0]], labels: [1, 0], resolution: 4 });
+  const fig = plot.subplots([one, one], { cols: 2 });
+  const markers = fig.data.filter((t) => t.type === "scatter");
+  assert.equal(markers.length, 4);
+  for (const t of markers) {
+    const expected = t.name === "class 1" ? plot.BOUNDARY_MARKERS[1] : plot.BOUNDARY_MARKERS[0];
+    assert.equal(t.marker?.color, expected, `${t.name} in ${t.xaxis}`);
+  }
+});
+
 test("an image grid is one PNG of the right size with the right pixels, plus captions", () => {
   const black = new Uint8Array(28 * 28).fill(255);
   const ramp = Float32Array.from({ length: 28 * 28 }, (_, i) => (i % 28) / 27);
