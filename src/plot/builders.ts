@@ -248,7 +248,10 @@ export function subplots(
     for (const t of fig.data) {
       const copy: Trace = { ...t, xaxis: `x${n}`, yaxis: `y${n}` };
       if (t.name && t.type !== "heatmap") {
-        if (!colors.has(t.name)) colors.set(t.name, t.line?.color ?? COLORWAY[colors.size % COLORWAY.length]);
+        if (!colors.has(t.name)) {
+          const own = t.line?.color ?? (typeof t.marker?.color === "string" ? t.marker.color : undefined);
+          colors.set(t.name, own ?? COLORWAY[colors.size % COLORWAY.length]);
+        }
         const color = colors.get(t.name)!;
         copy.line = { ...t.line, color };
         if (t.mode?.includes("markers") || t.type === "bar") copy.marker = { ...t.marker, color };
@@ -272,6 +275,17 @@ export function subplots(
   const summary = figures.map((f) => f.toText()).join("\n");
   return new Figure(data, layout, summary);
 }
+
+/**
+ * Colours of the decision boundary: pale red (P(class 1) = 0) through white to pale blue (= 1)
+ * under dark red (class 0) and dark blue (class 1) markers, so a point shows its class's hue, stands
+ * out from its own region, and a misclassified point (dark blue on red) is easy to spot. The scale
+ * is an explicit list, not the name "RdBu": plotly's RdBu runs blue → red, the opposite of
+ * ColorBrewer's (and of our static SVG's), so a name would draw the two renderings in swapped colours.
+ */
+export const BOUNDARY_SCALE: [number, string][] = [[0, "#f4a582"], [0.5, "#f7f7f7"], [1, "#92c5de"]];
+/** Marker colours of class 0 and class 1 on a decision boundary (see BOUNDARY_SCALE). */
+export const BOUNDARY_MARKERS = ["#b2182b", "#2166ac"] as const;
 
 /**
  * The decision boundary of a 2-D classifier: `predict` maps points to P(class 1), drawn as a
@@ -313,7 +327,7 @@ export function decisionBoundary(options: {
   }
   const z = gy.map((_, r) => probs.slice(r * n, (r + 1) * n));
   const field: Trace = {
-    type: "heatmap", x: gx, y: gy, z, zmin: 0, zmax: 1, colorscale: "RdBu", opacity: 0.6,
+    type: "heatmap", x: gx, y: gy, z, zmin: 0, zmax: 1, colorscale: BOUNDARY_SCALE,
     showscale: false, name: "P(class 1)",
   };
   const classes = [0, 1].map((c): Trace => {
@@ -321,7 +335,7 @@ export function decisionBoundary(options: {
     return {
       type: "scatter", mode: "markers", name: `class ${c}`,
       x: idx.map((i) => pts[i][0]), y: idx.map((i) => pts[i][1]),
-      marker: { color: c === 1 ? "#2166ac" : "#b2182b", size: 7 },
+      marker: { color: BOUNDARY_MARKERS[c], size: 7, line: { color: "white", width: 1 } },
     };
   });
   const atPoints = arr(options.predict(pts));

@@ -25,7 +25,7 @@ export interface Trace {
   zmin?: number;
   zmax?: number;
   line?: { color?: string; width?: number; dash?: string };
-  marker?: { color?: string | string[] | number[]; size?: number; symbol?: string | string[] };
+  marker?: { color?: string | string[] | number[]; size?: number; symbol?: string | string[]; line?: { color?: string; width?: number } };
   [key: string]: unknown;
 }
 

@@ -4,7 +4,7 @@
  */
 export { Figure, PLOTLY_MIME } from "./figure";
 export type { Trace, Layout } from "./figure";
-export { line, scatter, heatmap, histogram, subplots, decisionBoundary, bin } from "./builders";
+export { line, scatter, heatmap, histogram, subplots, decisionBoundary, bin, BOUNDARY_SCALE, BOUNDARY_MARKERS } from "./builders";
 export type { AxesOptions, Series } from "./builders";
 export { imageGrid, ImageGrid } from "./images";
 export type { ImageGridOptions } from "./images";
@@ -13,3 +13,5 @@ export { table, Table, formatNumber } from "./table";
 export type { Cell, Column, TableOptions } from "./table";
 export { trainingChart } from "./training";
 export type { TrainingCurves, TrainingChartOptions } from "./training";
+export { diagram, Diagram } from "./diagram";
+export type { DiagramNode, DiagramOptions, DiagramBox, DiagramEdge } from "./diagram";

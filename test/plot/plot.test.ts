@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { PNG } from "pngjs";
 import * as plot from "../../src/plot";
 import { toBundle } from "../../src/display";
+import { colorAt } from "../../src/plot/svg";
 
 test("a line chart renders itself as plotly JSON, a static SVG and a text summary", () => {
   const fig = plot.line({ loss: [2.5, 1.25, 0.5], acc: [0.1, 0.6, 0.9] }, { title: "Training", xLabel: "epoch" });
@@ -75,6 +76,58 @@ test("decision boundary evaluates the classifier on a grid and counts the points
   assert.equal(field.z!.length, 8);
   assert.equal(field.z![0].length, 8);
   assert.match(fig.toText(), /3\/4 points on the right side/);
+});
+
+/** WCAG relative luminance of "#rrggbb" or "rgb(r,g,b)". */
+function relLuminance(color: string): number {
+  const rgb = color.startsWith("#")
+    ? [1, 3, 5].map((k) => parseInt(color.slice(k, k + 2), 16))
+    : (color.match(/\d+/g) ?? []).map(Number);
+  const lin = rgb.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+}
+
+function contrast(a: string, b: string): number {
+  const [hi, lo] = [relLuminance(a), relLuminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+function rgbOf(color: string): number[] {
+  return color.startsWith("#") ? [1, 3, 5].map((k) => parseInt(color.slice(k, k + 2), 16)) : (color.match(/\d+/g) ?? []).map(Number);
+}
+
+test("decision boundary markers share their class's hue yet stand out from its region, in plotly and SVG alike", () => {
+  const predict = (pts: number[][]) => pts.map(([x]) => (x > 0 ? 0.999 : 0.001));
+  const fig = plot.decisionBoundary({ predict, points: [[1, 0], [-1, 0]], labels: [1, 0], resolution: 4 });
+  const [field, class0, class1] = fig.data;
+  // A named scale means different colours to plotly (RdBu: blue → red) and to our SVG (red → blue):
+  // the field must carry its stops, so both renderings colour P ≈ 1 the same.
+  assert.ok(Array.isArray(field.colorscale), `expected explicit colour stops, found ${JSON.stringify(field.colorscale)}`);
+  for (const [marker, p] of [[class0, 0], [class1, 1]] as const) {
+    const region = colorAt(field.colorscale, p);
+    const dot = marker.marker!.color as string;
+    assert.ok(contrast(dot, region) >= 3, `${marker.name} marker ${dot} on its own region ${region}: contrast ${contrast(dot, region).toFixed(2)}, expected ≥ 3`);
+    // Same hue family: class 1 is the blue one (blue channel above red) in marker and region alike.
+    const [mr, , mb] = rgbOf(dot);
+    const [rr, , rb] = rgbOf(region);
+    assert.equal(mb > mr, rb > rr, `${marker.name}: marker ${dot} and region ${region} should share a hue`);
+    assert.equal(mb > mr, p === 1, `${marker.name}: class 1 is drawn blue, class 0 red`);
+  }
+  // The static SVG paints the P ≈ 1 cells in the scale's P = 1 colour, not in the marker's.
+  const svg = fig.toSvg();
+  assert.ok(svg.includes(`fill="${colorAt(field.colorscale, 1)}"`), "P ≈ 1 cells use the scale's end colour");
+});
+
+test("subplots keep a trace's own marker colour (decision boundaries side by side keep their class colours)", () => {
+  const predict = (pts: number[][]) => pts.map(([x]) => (x > 0 ? 0.9 : 0.1));
+  const one = plot.decisionBoundary({ predict, points: [[1, 0], [-1, 0]], labels: [1, 0], resolution: 4 });
+  const fig = plot.subplots([one, one], { cols: 2 });
+  const markers = fig.data.filter((t) => t.type === "scatter");
+  assert.equal(markers.length, 4);
+  for (const t of markers) {
+    const expected = t.name === "class 1" ? plot.BOUNDARY_MARKERS[1] : plot.BOUNDARY_MARKERS[0];
+    assert.equal(t.marker?.color, expected, `${t.name} in ${t.xaxis}`);
+  }
 });
 
 test("an image grid is one PNG of the right size with the right pixels, plus captions", () => {
