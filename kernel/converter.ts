@@ -151,7 +151,7 @@ export function loadConverter(): LoadedConverter {
     (id: string) => (id === TS_MODULE ? wrapped : baseRequire(id)),
     { resolve: baseRequire.resolve, cache: baseRequire.cache },
   );
-  (mod as unknown as { _compile(code: string, f: string): void })._compile(readFileSync(converterPath, "utf8"), converterPath);
+  (mod as unknown as { _compile(code: string, f: string): void })._compile(patchShorthand(readFileSync(converterPath, "utf8"), converterPath), converterPath);
   const exports = mod.exports as Pick<LoadedConverter, "createConverter" | "isCompleteCode">;
   return {
     createConverter: exports.createConverter,
@@ -260,4 +260,28 @@ function lightBuilder(ts: Ts) {
       }),
     );
   };
+}
+
+/** The start of tslab's `wrapPrevIdentifier`, which rewrites a use of an earlier cell's variable `X` to `exports.X`. */
+const WRAP_PREV = "function wrapPrevIdentifier(node) {";
+
+/**
+ * tslab rewrites `X` to `exports.X` only where the identifier's own symbol was declared in an
+ * earlier cell. In an object shorthand `({ X })` the identifier's symbol is the property's, so
+ * tslab left it alone and the cell failed with "ReferenceError: X is not defined". This adds the
+ * missing case, `{ X }` → `{ X: exports.X }`, using the checker's shorthand value symbol.
+ */
+export function patchShorthand(source: string, file: string): string {
+  const at = source.indexOf(WRAP_PREV);
+  if (at < 0) throw new Error(`${file}: expected tslab's converter to define wrapPrevIdentifier; found no "${WRAP_PREV}" (tslab changed?)`);
+  const fix = `
+            if (ts.isShorthandPropertyAssignment(node) && !node.objectAssignmentInitializer) {
+                const value = checker.getShorthandAssignmentValueSymbol(node);
+                if (value && (value.declarations || []).some((d) => d.getSourceFile() === declsFile)) {
+                    const name = node.name.text;
+                    return ts.factory.createPropertyAssignment(ts.factory.createIdentifier(name), ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), ts.factory.createIdentifier(name)));
+                }
+            }`;
+  const end = at + WRAP_PREV.length;
+  return source.slice(0, end) + fix + source.slice(end);
 }

@@ -63,6 +63,15 @@ describe("values", () => {
     assert.equal(typed.status, "error", "the interface from an earlier cell still type-checks later cells");
   });
 
+  test("an object shorthand may name an earlier cell's variable, and assign to it", async () => {
+    await t.kernel.execute("const width = 3;\nlet height = 4;");
+    const run = await t.kernel.execute("const box = { width, height, area: width * height };\nJSON.stringify(box)");
+    assert.equal(run.status, "ok", run.error?.evalue);
+    assert.equal(run.result?.data["text/plain"], '{"width":3,"height":4,"area":12}');
+    const assign = await t.kernel.execute("({ height } = { height: 10 });\nheight * width");
+    assert.equal(assign.result?.data["text/plain"], "30", "a destructuring assignment through a shorthand reaches the earlier variable");
+  });
+
   test("an explicit import of tsdl type-checks and is the same library as dl", async () => {
     const run = await t.kernel.execute('import * as lib from "tsdl";\nimport * as tfx from "@tensorflow/tfjs";\n[lib.backendInfo === dl.backendInfo, tfx.getBackend === tf.getBackend]');
     assert.equal(run.status, "ok", run.error?.traceback.join("\n"));
