@@ -49,12 +49,28 @@ function arr(a: ArrayLike<number>): number[] {
   return Array.from(a, Number);
 }
 
+/**
+ * The smallest and largest of the finite values, by a loop: `Math.min(...values)` passes every value
+ * as an argument and overflows the call stack past ~120,000 of them (the pixels of 200 MNIST images).
+ */
+function extent(values: ArrayLike<number>): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
 function stats(values: number[]): { n: number; min: number; max: number; mean: number; std: number } {
   const finite = values.filter(Number.isFinite);
   const n = finite.length;
   const mean = n ? finite.reduce((s, v) => s + v, 0) / n : NaN;
   const std = n ? Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / n) : NaN;
-  return { n, min: Math.min(...finite), max: Math.max(...finite), mean, std };
+  const [min, max] = extent(finite);
+  return { n, min, max, mean, std };
 }
 
 /** A number in 4 significant digits. */
@@ -164,8 +180,9 @@ export function heatmap(
 export function bin(values: ArrayLike<number>, bins = 30, range?: [number, number]): { edges: number[]; counts: number[] } {
   if (!(Number.isInteger(bins) && bins > 0)) throw new Error(`plot.histogram: bins must be a positive integer, found ${bins}`);
   const v = arr(values).filter(Number.isFinite);
-  const lo = range?.[0] ?? (v.length ? Math.min(...v) : 0);
-  let hi = range?.[1] ?? (v.length ? Math.max(...v) : 1);
+  const [vmin, vmax] = extent(v);
+  const lo = range?.[0] ?? (v.length ? vmin : 0);
+  let hi = range?.[1] ?? (v.length ? vmax : 1);
   if (hi === lo) hi = lo + 1;
   const width = (hi - lo) / bins;
   const counts = new Array<number>(bins).fill(0);
@@ -189,7 +206,7 @@ export function histogram(
       ? [["values", values as ArrayLike<number>]]
       : Object.entries(values as Record<string, ArrayLike<number>>);
   const all = sets.flatMap(([, v]) => arr(v)).filter(Number.isFinite);
-  const range = options.range ?? [Math.min(...all), Math.max(...all)];
+  const range = options.range ?? extent(all);
   const data: Trace[] = [];
   const lines: string[] = [];
   for (const [name, v] of sets) {

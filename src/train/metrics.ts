@@ -123,7 +123,9 @@ export class ConfusionMatrix implements Displayable {
   figure(options: { title?: string; width?: number; height?: number } = {}): Figure {
     const names = [...this.classNames];
     const fig = heatmap(this.counts, {
-      x: names, y: names, showValues: true, matrixOrder: true, colorscale: "Blues",
+      // Light for few, dark for many, as explicit stops: plotly's built-in "Blues" runs the other
+      // way (dark blue at zero), which made every empty cell the darkest one, unlike the SVG fallback.
+      x: names, y: names, showValues: true, matrixOrder: true, colorscale: [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
       xLabel: "predicted", yLabel: "true", title: options.title ?? "Confusion matrix",
       width: options.width ?? 520, height: options.height ?? 480,
     });

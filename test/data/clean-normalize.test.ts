@@ -147,6 +147,35 @@ test("z-score is fitted on the training split only and reused on the test split"
   tf.dispose(out);
 });
 
+test("z-score statistics of a large tensor are exact to float rounding (not a float32 running sum)", async () => {
+  await initBackend();
+  // 6,000 pixel-like rows of 784 values in 0..255: 4.7 million values, as in a slice of MNIST.
+  const n = 6000;
+  const f = 784;
+  const values = new Float32Array(n * f);
+  for (let i = 0; i < values.length; i++) values[i] = (i * 7919 + (i >> 9)) % 256 < 200 ? 0 : (i * 31) % 256;
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / values.length;
+  let ss = 0;
+  for (const v of values) ss += (v - mean) ** 2;
+  const std = Math.sqrt(ss / values.length);
+  const x = tf.tensor2d(values, [n, f]);
+  const all = zScoreScaler({ perFeature: false }).fit(x);
+  assert.ok(Math.abs(all.stats.mean[0] / mean - 1) < 1e-6, `mean ${all.stats.mean[0]}, expected ${mean}`);
+  assert.ok(Math.abs(all.stats.std[0] / std - 1) < 1e-6, `std ${all.stats.std[0]}, expected ${std}`);
+  // Per feature: column 5 against its float64 statistics.
+  const perFeature = zScoreScaler().fit(x);
+  let cs = 0;
+  for (let i = 0; i < n; i++) cs += values[i * f + 5];
+  const cm = cs / n;
+  let css = 0;
+  for (let i = 0; i < n; i++) css += (values[i * f + 5] - cm) ** 2;
+  assert.ok(Math.abs(perFeature.stats.mean[5] - cm) < 1e-4 * Math.max(1, cm), `column 5 mean ${perFeature.stats.mean[5]}, expected ${cm}`);
+  assert.ok(Math.abs(perFeature.stats.std[5] - Math.sqrt(css / n)) < 1e-4 * Math.max(1, cm), `column 5 std ${perFeature.stats.std[5]}, expected ${Math.sqrt(css / n)}`);
+  x.dispose();
+});
+
 test("the article's normalization maps 0..255 onto −1..1 and back", async () => {
   await initBackend();
   const a = articleNormalizer();

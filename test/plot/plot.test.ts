@@ -48,6 +48,16 @@ test("histogram bins every value once", () => {
   assert.match(fig.toText(), /before: n=1000/);
 });
 
+test("histogram takes the pixels of many images (more values than a call has room for arguments)", () => {
+  // 300 MNIST-sized images: 235,200 values; Math.min(...values) would overflow the call stack.
+  const values = new Float32Array(300 * 784).map((_, i) => (i * 31) % 256);
+  const fig = plot.histogram({ pixels: values }, { bins: 16 });
+  const { counts, edges } = plot.bin(values, 16);
+  assert.equal(counts.reduce((a, b) => a + b, 0), values.length);
+  assert.deepEqual([edges[0], edges[16]], [0, 255]);
+  assert.match(fig.toText(), /pixels: n=235200, mean 127\.\d+, std [\d.]+, min 0, max 255/);
+});
+
 test("subplots put each figure on its own axes and keep one colour per series name", () => {
   const a = plot.line({ train: [1, 0.5], val: [1.1, 0.7] }, { title: "loss" });
   const b = plot.line({ train: [0.5, 0.9], val: [0.4, 0.8] }, { title: "accuracy" });

@@ -49,6 +49,12 @@ test("the confusion matrix renders as a plotly heatmap with a value in every cel
   assert.deepEqual(fig.data[0].x, ["0", "1", "2"]);
   assert.equal(fig.layout.yaxis.autorange, "reversed");
   assert.equal(fig.layout.xaxis.type, "category");
+  // Empty cells light, full ones dark, in plotly and in the SVG fallback alike (plotly's named
+  // "Blues" is dark at zero, so the scale must be explicit stops).
+  const scale = fig.data[0].colorscale as [number, string][];
+  assert.ok(Array.isArray(scale), `expected explicit colour stops, found ${JSON.stringify(scale)}`);
+  const lightness = (hex: string) => parseInt(hex.slice(1, 3), 16) + parseInt(hex.slice(3, 5), 16) + parseInt(hex.slice(5, 7), 16);
+  assert.ok(lightness(scale[0][1]) > 600 && lightness(scale[scale.length - 1][1]) < 200, `expected light at 0 and dark at 1, found ${JSON.stringify(scale)}`);
   assert.match(bundle["text/html"] as string, /<svg/);
   assert.match(bundle["text/plain"] as string, /Confusion matrix \(10 examples, accuracy 70\.00%\)\ntrue\\pred\s+0\s+1\s+2\n0\s+3\s+1\s+0/);
 });
