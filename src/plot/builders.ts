@@ -16,6 +16,8 @@ export interface AxesOptions {
   yRange?: [number, number];
   /** Logarithmic y axis (plotly only; the static SVG stays linear). */
   logY?: boolean;
+  /** Logarithmic x axis, e.g. for learning rates (plotly only; the static SVG stays linear). Introduced in notebook 06. */
+  logX?: boolean;
 }
 
 /** One line of a line chart. */
@@ -36,7 +38,7 @@ function compact<T extends Record<string, unknown>>(o: T): T {
 function baseLayout(o: AxesOptions): Layout {
   const layout: Layout = {
     margin: { l: 60, r: 20, t: o.title ? 50 : 20, b: 50 },
-    xaxis: compact({ title: o.xLabel ? { text: o.xLabel } : undefined, range: o.xRange }),
+    xaxis: compact({ title: o.xLabel ? { text: o.xLabel } : undefined, range: o.xRange, type: o.logX ? "log" : undefined }),
     yaxis: compact({ title: o.yLabel ? { text: o.yLabel } : undefined, range: o.yRange, type: o.logY ? "log" : undefined }),
   };
   if (o.title) layout.title = { text: o.title };

@@ -99,6 +99,17 @@ function makeOptimizer(name: OptimizerName, lr: number, momentum: number | undef
   }
 }
 
+/**
+ * Dispose an optimizer `fit` made, with everything it holds. tfjs 4.22's MomentumOptimizer extends
+ * SGDOptimizer but its dispose() does not call super's, so SGD's learning-rate scalar (`c`) would
+ * leak one tensor per momentum run.
+ */
+function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const c = (optimizer as unknown as { c?: tf.Tensor }).c;
+  optimizer.dispose();
+  if (optimizer instanceof tf.MomentumOptimizer && c instanceof tf.Tensor && !c.isDisposed) c.dispose();
+}
+
 function isOptimizer(o: unknown): o is tf.Optimizer {
   return typeof o === "object" && o !== null && o instanceof tf.Optimizer;
 }
@@ -355,6 +366,6 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
     tf.dispose(snapshot ?? []);
     tf.dispose(toDispose);
-    if (optimizer && ownOptimizer) optimizer.dispose();
+    if (optimizer && ownOptimizer) disposeOptimizer(optimizer);
   }
 }

@@ -21,6 +21,21 @@ test("a line chart renders itself as plotly JSON, a static SVG and a text summar
   assert.deepEqual(JSON.parse(JSON.stringify(spec)), spec);
 });
 
+test("logX and logY make log axes in plotly, keep linear axes otherwise, and survive subplots", () => {
+  const lrs = [1e-4, 1e-3, 1e-2];
+  const logs = plot.line([{ name: "acc", x: lrs, y: [0.8, 0.9, 0.7] }], { logX: true, logY: true });
+  const axes = (f: plot.Figure) => f.layout as Record<string, { type?: string } | undefined>;
+  assert.equal(axes(logs).xaxis?.type, "log");
+  assert.equal(axes(logs).yaxis?.type, "log");
+  assert.deepEqual(logs.data[0].x, lrs, "x values stay as given; plotly takes their logarithm");
+  const linear = plot.line({ acc: [0.8, 0.9] });
+  assert.equal(axes(linear).xaxis?.type, undefined);
+  assert.equal(axes(linear).yaxis?.type, undefined);
+  const both = axes(plot.subplots([linear, logs]));
+  assert.equal(both.xaxis?.type, undefined);
+  assert.equal(both.xaxis2?.type, "log", "the second panel keeps its log x axis");
+});
+
 test("text from values is escaped in the static SVG", () => {
   const fig = plot.line([{ name: "<script>alert(1)</script>", y: [1, 2] }], { title: "a<b & c" });
   const svg = fig.toSvg();

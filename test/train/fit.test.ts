@@ -76,6 +76,19 @@ test("no tensor leaks: the tensor count is the same after every epoch and back t
   model.dispose();
 });
 
+test("every optimizer by name leaves no tensors behind (tfjs's momentum optimizer alone would leak one)", async () => {
+  await initBackend();
+  const data = blobs(60, { seed: 5 });
+  for (const optimizer of Object.keys(dl.train.DEFAULT_LEARNING_RATES) as dl.train.OptimizerName[]) {
+    const model = dl.models.mlp({ inputs: 2, hidden: [4], outputs: 3, dropout: 0, seed: 1 });
+    const start = tf.memory().numTensors;
+    await dl.train.fit(model, data, { epochs: 1, batchSize: 20, optimizer, seed: 1, ...quiet });
+    assert.equal(tf.memory().numTensors, start, `fit with optimizer "${optimizer}" leaves no tensors behind`);
+    model.dispose();
+  }
+  tf.dispose([data.x, data.y]);
+});
+
 test("seeded runs give identical histories; another seed gives another", async () => {
   await initBackend();
   const data = blobs(160, { seed: 5, spread: 1.2 });
