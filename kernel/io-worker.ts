@@ -25,7 +25,7 @@ import * as zmq from "zeromq";
 import { endpoint } from "./connection";
 import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
 import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
-import { Wire, newMessage, serialize, type SerializedMessage } from "./wire";
+import { MAX_REQUEST_BYTES, ReplayGuard, Wire, newMessage, serialize, type SerializedMessage } from "./wire";
 
 /** What the main thread passes when it starts the I/O thread. */
 export interface IoWorkerData {
@@ -77,23 +77,45 @@ const GIVE_UP_MS = 60_000;
 const LINGER_MS = 1000;
 /** How long stream text may wait to be batched with more. */
 const STREAM_DELAY_MS = 10;
-/** Stream text is sent at once when this much has gathered. */
+/** Stream text is sent at once when this much has gathered; longer writes are sent in pieces of this size. */
 const STREAM_MAX_CHARS = 64 * 1024;
+/**
+ * libzmq's own cap on one inbound frame (ZMQ_MAXMSGSIZE), a backstop far above
+ * MAX_REQUEST_BYTES: a peer sending a larger frame is disconnected by libzmq before the frame is
+ * buffered, so no message can make the kernel hold gigabytes. Messages between the two limits are
+ * received, then dropped by `Wire.decode` with a log line (libzmq drops silently, and a
+ * disconnect costs a well-behaved client its queued requests, hence not the only check).
+ */
+const ZMQ_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error("io-worker must run in a worker thread");
   const data = workerData as IoWorkerData;
   const info = data.connection;
-  const wire = new Wire(info.key, info.signature_scheme);
+  // Inbound messages over MAX_REQUEST_BYTES are dropped before their HMAC or JSON is touched.
+  const wire = new Wire(info.key, info.signature_scheme, { maxMessageBytes: MAX_REQUEST_BYTES });
+  // One history for shell, control and stdin, as one jupyter_client Session has.
+  const replays = new ReplayGuard();
+  /** Null when `r` may be handled; else why it is dropped (a replay of a message already seen). */
+  const replayed = (r: { msg: Message; signature: string }): string | null => {
+    // Signed: the signature (which covers msg_id) identifies the message; unsigned: only msg_id can.
+    const key = r.signature !== "" ? `s:${r.signature}` : `m:${r.msg.header.msg_id}`;
+    if (replays.fresh(key)) return null;
+    return `a replay (${r.signature !== "" ? "its signature was" : "its msg_id was"} already seen; msg_id ${JSON.stringify(r.msg.header.msg_id).slice(0, 80)}, ${r.msg.header.msg_type.slice(0, 80)})`;
+  };
   let kernelInfo = data.kernelInfo;
   const post = (m: FromIo, transfer?: Transferable[]) => port.postMessage(m, transfer as never);
 
   const opts = { linger: LINGER_MS };
-  const shell = new zmq.Router(opts);
-  const control = new zmq.Router(opts);
-  const stdin = new zmq.Router(opts);
-  const iopub = new zmq.Publisher(opts);
+  const inbound = { ...opts, maxMessageSize: ZMQ_MAX_FRAME_BYTES };
+  const shell = new zmq.Router(inbound);
+  const control = new zmq.Router(inbound);
+  const stdin = new zmq.Router(inbound);
+  // noDrop: at the high-water mark (1000 messages queued for a subscriber) a send waits (see
+  // sendPaced) instead of dropping silently. Dropping lost the closing `status: idle` of a cell that printed a few
+  // hundred MB, and the client then waited forever; waiting paces the output to the reader.
+  const iopub = new zmq.Publisher({ ...opts, noDrop: true });
   const hb = new zmq.Reply(opts);
   const sockets = [shell, control, stdin, iopub, hb];
   const sendChains = new Map<zmq.Socket, Promise<void>>();
@@ -102,12 +124,25 @@ function main(): void {
   const send = (sock: zmq.Socket & zmq.Writable, frames: (Buffer | Uint8Array | string)[]) => {
     const prev = sendChains.get(sock) ?? Promise.resolve();
     const next = prev
-      .then(() => sock.send(frames))
+      .then(() => sendPaced(sock, frames))
       .catch((err: Error) => {
         if (!closing) logLine(`send failed: ${err.message}`);
       });
     sendChains.set(sock, next);
     return next;
+  };
+  // iopub is noDrop: at the high-water mark its send fails at once with EAGAIN (a Publisher never
+  // waits). Try again shortly, so output is paced to the slowest subscriber instead of lost.
+  const sendPaced = async (sock: zmq.Socket & zmq.Writable, frames: (Buffer | Uint8Array | string)[]): Promise<void> => {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        await sock.send(frames);
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EAGAIN" || closing) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   };
   const socketOf = (channel: "shell" | "control" | "stdin" | "iopub") =>
     channel === "shell" ? shell : channel === "control" ? control : channel === "stdin" ? stdin : iopub;
@@ -215,6 +250,11 @@ function main(): void {
           logLine(`dropped a message on ${channel}: ${r.reason}`);
           continue;
         }
+        const replay = replayed(r);
+        if (replay) {
+          logLine(`dropped a message on ${channel}: ${replay}`);
+          continue;
+        }
         try {
           if (await answerHere(sock, r.identities, r.msg, channel)) continue;
         } catch (err) {
@@ -232,8 +272,9 @@ function main(): void {
     try {
       for await (const frames of stdin) {
         const r = wire.decode(frames);
-        if (!r.ok) {
-          logLine(`dropped a message on stdin: ${r.reason}`);
+        const why = r.ok ? replayed(r) : r.reason;
+        if (!r.ok || why) {
+          logLine(`dropped a message on stdin: ${why}`);
           continue;
         }
         post({ type: "stdin", msg: r.msg });
@@ -271,8 +312,16 @@ function main(): void {
     if (!pending) return;
     const { parent, name, text } = pending;
     pending = undefined;
-    const msg = newMessage("stream", { name, text }, data.session, parent);
-    void send(iopub, wire.encode(msg as Message, [Buffer.from(`stream.${name}`)]));
+    // One huge write (50 MB printed at once) goes out in pieces, so no front end gets one
+    // message of that size.
+    for (let i = 0; i < text.length; ) {
+      let j = Math.min(i + STREAM_MAX_CHARS, text.length);
+      // Never split a surrogate pair between two messages.
+      if (j < text.length && j - i > 1 && isHighSurrogate(text.charCodeAt(j - 1))) j--;
+      const msg = newMessage("stream", { name, text: text.slice(i, j) }, data.session, parent);
+      void send(iopub, wire.encode(msg as Message, [Buffer.from(`stream.${name}`)]));
+      i = j;
+    }
   };
   const addStream = (parent: Header, name: "stdout" | "stderr", text: string) => {
     if (pending && (pending.parent.msg_id !== parent.msg_id || pending.name !== name)) flushStream();
@@ -331,6 +380,10 @@ function main(): void {
       post({ type: "fatal", message: `cannot bind the addresses in the connection file: ${err.message}` });
     },
   );
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** The iopub topic of a serialized message: its msg_type, as ipykernel does. */
