@@ -1,5 +1,6 @@
 /**
- * The kernel's I/O thread. It owns all five sockets, so the heartbeat, the control channel and
+ * The kernel's I/O thread. It owns the sockets (the heartbeat's through a thread of its own,
+ * `heartbeat-worker.ts`), so the heartbeat, the control channel and
  * kernel_info keep answering while the main thread is busy (loading TypeScript at start-up, or
  * running a `while (true) {}` cell). ipykernel has a control thread and an iopub thread for the
  * same reasons.
@@ -20,10 +21,12 @@
  * - The main thread sends messages already serialized to JSON; they are signed and sent here.
  */
 import { writeSync } from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
+import path from "node:path";
+import { Worker, parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint } from "./connection";
 import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
+import type { HeartbeatWorkerData } from "./heartbeat-worker";
 import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
 import { MAX_REQUEST_BYTES, ReplayGuard, Wire, newMessage, serialize, type SerializedMessage } from "./wire";
 
@@ -116,8 +119,36 @@ function main(): void {
   // sendPaced) instead of dropping silently. Dropping lost the closing `status: idle` of a cell that printed a few
   // hundred MB, and the client then waited forever; waiting paces the output to the reader.
   const iopub = new zmq.Publisher({ ...opts, noDrop: true });
-  const hb = new zmq.Reply(opts);
-  const sockets = [shell, control, stdin, iopub, hb];
+  const sockets = [shell, control, stdin, iopub];
+  // The heartbeat gets a thread of its own (see heartbeat-worker.ts): this thread can be busy for
+  // a second signing 50 MB of stdout, and the heartbeat must not wait for it.
+  let hbWorker: Worker | undefined;
+  const startHeartbeat = () =>
+    new Promise<void>((resolve, reject) => {
+      const w = new Worker(path.join(__dirname, "heartbeat-worker.js"), { workerData: { endpoint: endpoint(info, info.hb_port) } satisfies HeartbeatWorkerData });
+      hbWorker = w;
+      w.on("message", (m: { type: string; message?: string }) => {
+        if (m.type === "ready") resolve();
+        else if (m.type === "fatal") reject(new Error(m.message));
+        else if (m.type === "failed" && !closing) logLine(m.message ?? "the heartbeat socket failed");
+      });
+      w.on("error", (err) => {
+        reject(err);
+        if (!closing) logLine(`the heartbeat thread failed: ${err.message}`);
+      });
+    });
+  const stopHeartbeat = async () => {
+    const w = hbWorker;
+    if (!w) return;
+    hbWorker = undefined;
+    const exited = new Promise<boolean>((r) => {
+      w.once("exit", () => r(true));
+      setTimeout(() => r(false), LINGER_MS).unref();
+    });
+    w.postMessage({ type: "close" });
+    // It closes its socket and ends by itself; terminate() only if it hangs.
+    if (!(await exited)) await w.terminate();
+  };
   const sendChains = new Map<zmq.Socket, Promise<void>>();
   let closing = false;
 
@@ -284,20 +315,13 @@ function main(): void {
     }
   };
 
-  const serveHeartbeat = async () => {
-    try {
-      for await (const frames of hb) await hb.send(frames);
-    } catch (err) {
-      if (!closing) logLine(`heartbeat socket failed: ${(err as Error).message}`);
-    }
-  };
-
   const close = async () => {
     if (closing) return;
     flushStream();
     closing = true;
     await Promise.race([Promise.all([...sendChains.values()]), new Promise((r) => setTimeout(r, LINGER_MS))]);
     for (const s of sockets) s.close();
+    await stopHeartbeat();
     post({ type: "closed" });
   };
 
@@ -361,7 +385,7 @@ function main(): void {
       control.bind(endpoint(info, info.control_port)),
       stdin.bind(endpoint(info, info.stdin_port)),
       iopub.bind(endpoint(info, info.iopub_port)),
-      hb.bind(endpoint(info, info.hb_port)),
+      startHeartbeat(),
     ]);
   };
   bind().then(
@@ -369,14 +393,16 @@ function main(): void {
       void serve(shell, "shell");
       void serve(control, "control");
       void serveStdin();
-      void serveHeartbeat();
       // "The kernel will publish state 'starting' exactly once at process startup."
       void send(iopub, wire.frame(serialize(newMessage("status", { execution_state: "starting" }, data.session) as Message), [Buffer.from("status")]));
       post({ type: "ready" });
     },
-    (err: Error) => {
+    async (err: Error) => {
       closing = true;
       for (const s of sockets) s.close();
+      // The heartbeat thread must be gone before the main thread exits: a zeromq socket still
+      // open in another thread makes the exit abort.
+      await stopHeartbeat();
       post({ type: "fatal", message: `cannot bind the addresses in the connection file: ${err.message}` });
     },
   );
