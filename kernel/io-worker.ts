@@ -86,8 +86,8 @@ const STREAM_MAX_CHARS = 64 * 1024;
  * libzmq's own cap on one inbound frame (ZMQ_MAXMSGSIZE), a backstop far above
  * MAX_REQUEST_BYTES: a peer sending a larger frame is disconnected by libzmq before the frame is
  * buffered, so no message can make the kernel hold gigabytes. Messages between the two limits are
- * received, then dropped by `Wire.decode` with a log line (libzmq drops silently, and a
- * disconnect costs a well-behaved client its queued requests, hence not the only check).
+ * received, then dropped by `Wire.decode` with a log line (libzmq's cut leaves no trace in the
+ * kernel's log and resets the sender's connection, hence not the only check).
  */
 const ZMQ_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
@@ -116,8 +116,9 @@ function main(): void {
   const control = new zmq.Router(inbound);
   const stdin = new zmq.Router(inbound);
   // noDrop: at the high-water mark (1000 messages queued for a subscriber) a send waits (see
-  // sendPaced) instead of dropping silently. Dropping lost the closing `status: idle` of a cell that printed a few
-  // hundred MB, and the client then waited forever; waiting paces the output to the reader.
+  // sendPaced) instead of dropping silently. Dropping lost the closing `status: idle` of a cell
+  // that printed a few hundred MB, and the client then waited forever; waiting paces the output
+  // to the reader (a subscriber that never reads makes iopub messages queue here).
   const iopub = new zmq.Publisher({ ...opts, noDrop: true });
   const sockets = [shell, control, stdin, iopub];
   // The heartbeat gets a thread of its own (see heartbeat-worker.ts): this thread can be busy for
