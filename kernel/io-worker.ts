@@ -1,5 +1,6 @@
 /**
- * The kernel's I/O thread. It owns all five sockets, so the heartbeat, the control channel and
+ * The kernel's I/O thread. It owns the sockets (the heartbeat's through a thread of its own,
+ * `heartbeat-worker.ts`), so the heartbeat, the control channel and
  * kernel_info keep answering while the main thread is busy (loading TypeScript at start-up, or
  * running a `while (true) {}` cell). ipykernel has a control thread and an iopub thread for the
  * same reasons.
@@ -20,12 +21,14 @@
  * - The main thread sends messages already serialized to JSON; they are signed and sent here.
  */
 import { writeSync } from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
+import path from "node:path";
+import { Worker, parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint } from "./connection";
 import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
+import type { HeartbeatWorkerData } from "./heartbeat-worker";
 import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
-import { Wire, newMessage, serialize, type SerializedMessage } from "./wire";
+import { MAX_REQUEST_BYTES, ReplayGuard, Wire, newMessage, serialize, type SerializedMessage } from "./wire";
 
 /** What the main thread passes when it starts the I/O thread. */
 export interface IoWorkerData {
@@ -77,37 +80,101 @@ const GIVE_UP_MS = 60_000;
 const LINGER_MS = 1000;
 /** How long stream text may wait to be batched with more. */
 const STREAM_DELAY_MS = 10;
-/** Stream text is sent at once when this much has gathered. */
+/** Stream text is sent at once when this much has gathered; longer writes are sent in pieces of this size. */
 const STREAM_MAX_CHARS = 64 * 1024;
+/**
+ * libzmq's own cap on one inbound frame (ZMQ_MAXMSGSIZE), a backstop far above
+ * MAX_REQUEST_BYTES: a peer sending a larger frame is disconnected by libzmq before the frame is
+ * buffered, so no message can make the kernel hold gigabytes. Messages between the two limits are
+ * received, then dropped by `Wire.decode` with a log line (libzmq's cut leaves no trace in the
+ * kernel's log and resets the sender's connection, hence not the only check).
+ */
+const ZMQ_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error("io-worker must run in a worker thread");
   const data = workerData as IoWorkerData;
   const info = data.connection;
-  const wire = new Wire(info.key, info.signature_scheme);
+  // Inbound messages over MAX_REQUEST_BYTES are dropped before their HMAC or JSON is touched.
+  const wire = new Wire(info.key, info.signature_scheme, { maxMessageBytes: MAX_REQUEST_BYTES });
+  // One history for shell, control and stdin, as one jupyter_client Session has.
+  const replays = new ReplayGuard();
+  /** Null when `r` may be handled; else why it is dropped (a replay of a message already seen). */
+  const replayed = (r: { msg: Message; signature: string }): string | null => {
+    // Signed: the signature (which covers msg_id) identifies the message; unsigned: only msg_id can.
+    const key = r.signature !== "" ? `s:${r.signature}` : `m:${r.msg.header.msg_id}`;
+    if (replays.fresh(key)) return null;
+    return `a replay (${r.signature !== "" ? "its signature was" : "its msg_id was"} already seen; msg_id ${JSON.stringify(r.msg.header.msg_id).slice(0, 80)}, ${r.msg.header.msg_type.slice(0, 80)})`;
+  };
   let kernelInfo = data.kernelInfo;
   const post = (m: FromIo, transfer?: Transferable[]) => port.postMessage(m, transfer as never);
 
   const opts = { linger: LINGER_MS };
-  const shell = new zmq.Router(opts);
-  const control = new zmq.Router(opts);
-  const stdin = new zmq.Router(opts);
-  const iopub = new zmq.Publisher(opts);
-  const hb = new zmq.Reply(opts);
-  const sockets = [shell, control, stdin, iopub, hb];
+  const inbound = { ...opts, maxMessageSize: ZMQ_MAX_FRAME_BYTES };
+  const shell = new zmq.Router(inbound);
+  const control = new zmq.Router(inbound);
+  const stdin = new zmq.Router(inbound);
+  // noDrop: at the high-water mark (1000 messages queued for a subscriber) a send waits (see
+  // sendPaced) instead of dropping silently. Dropping lost the closing `status: idle` of a cell
+  // that printed a few hundred MB, and the client then waited forever; waiting paces the output
+  // to the reader (a subscriber that never reads makes iopub messages queue here).
+  const iopub = new zmq.Publisher({ ...opts, noDrop: true });
+  const sockets = [shell, control, stdin, iopub];
+  // The heartbeat gets a thread of its own (see heartbeat-worker.ts): this thread can be busy for
+  // a second signing 50 MB of stdout, and the heartbeat must not wait for it.
+  let hbWorker: Worker | undefined;
+  const startHeartbeat = () =>
+    new Promise<void>((resolve, reject) => {
+      const w = new Worker(path.join(__dirname, "heartbeat-worker.js"), { workerData: { endpoint: endpoint(info, info.hb_port) } satisfies HeartbeatWorkerData });
+      hbWorker = w;
+      w.on("message", (m: { type: string; message?: string }) => {
+        if (m.type === "ready") resolve();
+        else if (m.type === "fatal") reject(new Error(m.message));
+        else if (m.type === "failed" && !closing) logLine(m.message ?? "the heartbeat socket failed");
+      });
+      w.on("error", (err) => {
+        reject(err);
+        if (!closing) logLine(`the heartbeat thread failed: ${err.message}`);
+      });
+    });
+  const stopHeartbeat = async () => {
+    const w = hbWorker;
+    if (!w) return;
+    hbWorker = undefined;
+    const exited = new Promise<boolean>((r) => {
+      w.once("exit", () => r(true));
+      setTimeout(() => r(false), LINGER_MS).unref();
+    });
+    w.postMessage({ type: "close" });
+    // It closes its socket and ends by itself; terminate() only if it hangs.
+    if (!(await exited)) await w.terminate();
+  };
   const sendChains = new Map<zmq.Socket, Promise<void>>();
   let closing = false;
 
   const send = (sock: zmq.Socket & zmq.Writable, frames: (Buffer | Uint8Array | string)[]) => {
     const prev = sendChains.get(sock) ?? Promise.resolve();
     const next = prev
-      .then(() => sock.send(frames))
+      .then(() => sendPaced(sock, frames))
       .catch((err: Error) => {
         if (!closing) logLine(`send failed: ${err.message}`);
       });
     sendChains.set(sock, next);
     return next;
+  };
+  // iopub is noDrop: at the high-water mark its send fails at once with EAGAIN (a Publisher never
+  // waits). Try again shortly, so output is paced to the slowest subscriber instead of lost.
+  const sendPaced = async (sock: zmq.Socket & zmq.Writable, frames: (Buffer | Uint8Array | string)[]): Promise<void> => {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        await sock.send(frames);
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EAGAIN" || closing) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   };
   const socketOf = (channel: "shell" | "control" | "stdin" | "iopub") =>
     channel === "shell" ? shell : channel === "control" ? control : channel === "stdin" ? stdin : iopub;
@@ -215,6 +282,11 @@ function main(): void {
           logLine(`dropped a message on ${channel}: ${r.reason}`);
           continue;
         }
+        const replay = replayed(r);
+        if (replay) {
+          logLine(`dropped a message on ${channel}: ${replay}`);
+          continue;
+        }
         try {
           if (await answerHere(sock, r.identities, r.msg, channel)) continue;
         } catch (err) {
@@ -232,8 +304,9 @@ function main(): void {
     try {
       for await (const frames of stdin) {
         const r = wire.decode(frames);
-        if (!r.ok) {
-          logLine(`dropped a message on stdin: ${r.reason}`);
+        const why = r.ok ? replayed(r) : r.reason;
+        if (!r.ok || why) {
+          logLine(`dropped a message on stdin: ${why}`);
           continue;
         }
         post({ type: "stdin", msg: r.msg });
@@ -243,20 +316,13 @@ function main(): void {
     }
   };
 
-  const serveHeartbeat = async () => {
-    try {
-      for await (const frames of hb) await hb.send(frames);
-    } catch (err) {
-      if (!closing) logLine(`heartbeat socket failed: ${(err as Error).message}`);
-    }
-  };
-
   const close = async () => {
     if (closing) return;
     flushStream();
     closing = true;
     await Promise.race([Promise.all([...sendChains.values()]), new Promise((r) => setTimeout(r, LINGER_MS))]);
     for (const s of sockets) s.close();
+    await stopHeartbeat();
     post({ type: "closed" });
   };
 
@@ -271,8 +337,16 @@ function main(): void {
     if (!pending) return;
     const { parent, name, text } = pending;
     pending = undefined;
-    const msg = newMessage("stream", { name, text }, data.session, parent);
-    void send(iopub, wire.encode(msg as Message, [Buffer.from(`stream.${name}`)]));
+    // One huge write (50 MB printed at once) goes out in pieces, so no front end gets one
+    // message of that size.
+    for (let i = 0; i < text.length; ) {
+      let j = Math.min(i + STREAM_MAX_CHARS, text.length);
+      // Never split a surrogate pair between two messages.
+      if (j < text.length && j - i > 1 && isHighSurrogate(text.charCodeAt(j - 1))) j--;
+      const msg = newMessage("stream", { name, text: text.slice(i, j) }, data.session, parent);
+      void send(iopub, wire.encode(msg as Message, [Buffer.from(`stream.${name}`)]));
+      i = j;
+    }
   };
   const addStream = (parent: Header, name: "stdout" | "stderr", text: string) => {
     if (pending && (pending.parent.msg_id !== parent.msg_id || pending.name !== name)) flushStream();
@@ -312,7 +386,7 @@ function main(): void {
       control.bind(endpoint(info, info.control_port)),
       stdin.bind(endpoint(info, info.stdin_port)),
       iopub.bind(endpoint(info, info.iopub_port)),
-      hb.bind(endpoint(info, info.hb_port)),
+      startHeartbeat(),
     ]);
   };
   bind().then(
@@ -320,17 +394,23 @@ function main(): void {
       void serve(shell, "shell");
       void serve(control, "control");
       void serveStdin();
-      void serveHeartbeat();
       // "The kernel will publish state 'starting' exactly once at process startup."
       void send(iopub, wire.frame(serialize(newMessage("status", { execution_state: "starting" }, data.session) as Message), [Buffer.from("status")]));
       post({ type: "ready" });
     },
-    (err: Error) => {
+    async (err: Error) => {
       closing = true;
       for (const s of sockets) s.close();
+      // The heartbeat thread must be gone before the main thread exits: a zeromq socket still
+      // open in another thread makes the exit abort.
+      await stopHeartbeat();
       post({ type: "fatal", message: `cannot bind the addresses in the connection file: ${err.message}` });
     },
   );
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** The iopub topic of a serialized message: its msg_type, as ipykernel does. */

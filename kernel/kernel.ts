@@ -46,6 +46,23 @@ import {
 } from "./protocol";
 import { newMessage, serialize } from "./wire";
 
+/**
+ * The real `process.exit`, kept for the kernel itself: cells get a `process.exit` that throws
+ * (see `installProcessHooks`), so a cell cannot end the kernel and lose the session by accident.
+ */
+const exitProcess: (code?: number) => never = process.exit.bind(process);
+
+/** What a cell's `process.exit()` throws: the cell fails, the kernel and its variables stay. */
+export class ProcessExitError extends Error {
+  constructor(readonly code: number | string | null | undefined) {
+    super(
+      `process.exit(${code === undefined ? "" : JSON.stringify(code)}) was called in a cell; the kernel keeps running with its variables ` +
+        "(to end it, shut down or restart the kernel from the notebook)",
+    );
+    this.name = "ProcessExitError";
+  }
+}
+
 /** The hidden first cell: what every notebook has in scope. */
 export const PRELOAD = [
   'import * as tf from "@tensorflow/tfjs";',
@@ -130,19 +147,19 @@ class Kernel {
     this.worker.on("message", (m: FromIo) => this.onIo(m));
     this.worker.on("error", (err) => {
       logLine(`the I/O thread failed: ${err.stack ?? err.message}`);
-      process.exit(1);
+      exitProcess(1);
     });
     this.worker.on("exit", (code) => {
       if (!this.shuttingDown) {
         logLine(`the I/O thread exited unexpectedly (code ${code})`);
-        process.exit(1);
+        exitProcess(1);
       }
     });
     this.ready = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.start())
       .catch((err: Error) => {
         logLine(`start-up failed: ${err.stack ?? err.message}`);
-        process.exit(1);
+        exitProcess(1);
       });
   }
 
@@ -188,7 +205,7 @@ class Kernel {
         return;
       case "fatal":
         logLine(m.message);
-        process.exit(1);
+        exitProcess(1);
         return;
       case "ping":
         this.toIo({ type: "pong", id: m.id });
@@ -341,6 +358,10 @@ class Kernel {
     const kernelRef = this;
     process.stdout.write = capture("stdout") as typeof process.stdout.write;
     process.stderr.write = capture("stderr") as typeof process.stderr.write;
+    // A cell (or a library it calls) that exits would take the session with it; make it a cell error.
+    process.exit = ((code?: number | string | null) => {
+      throw new ProcessExitError(code);
+    }) as typeof process.exit;
     Error.stackTraceLimit = 50;
     process.on("SIGINT", () => this.executor?.interrupt());
     process.on("unhandledRejection", (reason) => {
@@ -626,7 +647,7 @@ class Kernel {
     await this.worker.terminate();
     this.finished();
     // Timers a cell left behind must not keep the process alive.
-    process.exit(0);
+    exitProcess(0);
   }
 }
 
@@ -660,7 +681,7 @@ function watchParent(): void {
       process.kill(pid, 0);
     } catch {
       logLine(`parent process ${pid} is gone; exiting`);
-      process.exit(0);
+      exitProcess(0);
     }
   }, 2000);
   timer.unref();

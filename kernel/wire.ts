@@ -19,8 +19,55 @@ export const DELIMITER = Buffer.from("<IDS|MSG>");
 
 /** What `decode` returns: a message with the routing identities it came with, or why it was dropped. */
 export type DecodeResult =
-  | { ok: true; msg: Message; identities: Buffer[] }
+  | { ok: true; msg: Message; identities: Buffer[]; signature: string }
   | { ok: false; reason: string };
+
+/** Options of a `Wire`. */
+export interface WireOptions {
+  /**
+   * Messages larger than this (all frames together, in bytes) are refused by `decode` before
+   * their signature is computed or any JSON is parsed. Default: no limit (the client side, which
+   * must accept a cell's large outputs). The kernel sets `MAX_REQUEST_BYTES`.
+   */
+  maxMessageBytes?: number;
+}
+
+/**
+ * The largest message the kernel accepts on shell, control and stdin: 16 MiB. Requests are code
+ * and small dicts (a 16 MiB cell is far beyond any notebook); anything larger is a bug or an
+ * attack, and is dropped unread, with one log line.
+ */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Remembers the signatures of recent messages, so a message replayed byte for byte (same
+ * signature, same msg_id) is refused, as jupyter_client's `Session.digest_history` does. Bounded:
+ * the oldest entries are forgotten past `capacity` (jupyter_client keeps 2^16 too).
+ */
+export class ReplayGuard {
+  private readonly seen = new Set<string>();
+  constructor(readonly capacity = 65536) {}
+
+  /** True the first time `key` is seen, false for a replay. */
+  fresh(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    if (this.seen.size > this.capacity) {
+      // A Set iterates in insertion order: drop the oldest tenth at once, as jupyter_client does.
+      let drop = Math.ceil(this.capacity / 10);
+      for (const k of this.seen) {
+        if (drop-- <= 0) break;
+        this.seen.delete(k);
+      }
+    }
+    return true;
+  }
+
+  /** How many keys are remembered. */
+  get size(): number {
+    return this.seen.size;
+  }
+}
 
 /** A message serialized to its four JSON strings, ready to sign (what the kernel's main thread hands its I/O thread). */
 export interface SerializedMessage {
@@ -46,8 +93,11 @@ export class Wire {
   private readonly key: Buffer;
   private readonly digest: string;
 
+  private readonly maxBytes: number;
+
   /** Throws if the signature scheme is unknown (a bad connection file, not bad wire input). */
-  constructor(key: string, signatureScheme = "hmac-sha256") {
+  constructor(key: string, signatureScheme = "hmac-sha256", options: WireOptions = {}) {
+    this.maxBytes = options.maxMessageBytes ?? Infinity;
     const digest = SCHEMES[signatureScheme];
     if (!digest) {
       throw new Error(
@@ -94,6 +144,13 @@ export class Wire {
 
   private decodeUnsafe(frames: readonly Uint8Array[]): DecodeResult {
     if (!Array.isArray(frames) || frames.length === 0) return { ok: false, reason: "empty message" };
+    if (this.maxBytes !== Infinity) {
+      let bytes = 0;
+      for (const f of frames) bytes += f.length;
+      if (bytes > this.maxBytes) {
+        return { ok: false, reason: `the message is ${bytes} bytes, over the ${this.maxBytes}-byte limit; dropped unread` };
+      }
+    }
     let d = -1;
     for (let i = 0; i < frames.length; i++) {
       if (DELIMITER.equals(frames[i])) {
@@ -157,7 +214,7 @@ export class Wire {
       content: dicts[3],
       buffers: frames.slice(d + 6).map((f) => Buffer.from(f)),
     };
-    return { ok: true, msg, identities };
+    return { ok: true, msg, identities, signature: signature.toString("latin1") };
   }
 }
 

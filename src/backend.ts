@@ -10,7 +10,7 @@
  * Introduced in notebook 01.
  */
 import * as tf from "@tensorflow/tfjs";
-import { describeWasm, MAX_WASM_THREADS, setupFastWasm, withoutAddedProcessHandlers } from "./wasm";
+import { describeWasm, guardWasmHeap, MAX_WASM_THREADS, setupFastWasm, withoutAddedProcessHandlers } from "./wasm";
 
 /** The backends tsdl knows, fastest first. */
 export const BACKENDS = ["node-gpu", "node", "wasm", "cpu"] as const;
@@ -152,6 +152,8 @@ export async function initBackend(
         throw new Error(`tf.setBackend("${tfBackend}") returned false`);
       }
       await tf.ready();
+      // tfjs-backend-wasm does not check its allocations; a tensor too big must fail cleanly.
+      if (tfBackend === "wasm") guardWasmHeap(tf.backend());
       active = { name, tfBackend };
       attempts.push({ name, status: "active", reason: describeActive(name) });
     } catch (err) {

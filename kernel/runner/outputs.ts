@@ -11,12 +11,19 @@
  *
  * Stream text above `maxStreamChars` per output is truncated (its head and tail are kept, with a
  * line saying how much was dropped), so a cell that prints 50 MB cannot make a 50 MB notebook.
+ * The same holds for the other outputs: an error's evalue and traceback lines are cut the same
+ * way, and a display_data / execute_result (or the update of one) whose bundle is larger than
+ * `maxOutputChars` is stored as a text/plain note saying what was dropped (half an HTML page or
+ * half a PNG is worth nothing, so rich data is not cut).
  */
 import type { IopubMessage } from "../protocol";
 import type { CodeCell, DisplayDataOutput, ExecuteResultOutput, Output, StreamOutput } from "../nbformat/types";
 
 /** Default cap on the text kept per stream output: 1,000,000 characters (head and tail halves). */
 export const DEFAULT_MAX_STREAM_CHARS = 1_000_000;
+
+/** Default cap on one display_data / execute_result bundle: 20,000,000 characters (all its MIME types together). */
+export const DEFAULT_MAX_OUTPUT_CHARS = 20_000_000;
 
 type DisplayOutput = DisplayDataOutput | ExecuteResultOutput;
 
@@ -33,7 +40,10 @@ export class OutputCollector {
   private cell: CodeCell | undefined;
   private clearPending = false;
 
-  constructor(readonly maxStreamChars = DEFAULT_MAX_STREAM_CHARS) {}
+  constructor(
+    readonly maxStreamChars = DEFAULT_MAX_STREAM_CHARS,
+    readonly maxOutputChars = DEFAULT_MAX_OUTPUT_CHARS,
+  ) {}
 
   /** Start collecting for `cell`: its outputs and execution count are reset, as for a fresh run. */
   beginCell(cell: CodeCell): void {
@@ -65,8 +75,8 @@ export class OutputCollector {
       case "execute_result": {
         const out: DisplayOutput =
           type === "execute_result"
-            ? { output_type: "execute_result", execution_count: (content.execution_count as number | undefined) ?? cell.execution_count, data: bundle(content.data), metadata: meta(content.metadata) }
-            : { output_type: "display_data", data: bundle(content.data), metadata: meta(content.metadata) };
+            ? { output_type: "execute_result", execution_count: (content.execution_count as number | undefined) ?? cell.execution_count, data: this.capBundle(type, content.data), metadata: meta(content.metadata) }
+            : { output_type: "display_data", data: this.capBundle(type, content.data), metadata: meta(content.metadata) };
         if (id) {
           this.updateDisplay(id, out.data, out.metadata);
           out.transient = { display_id: id };
@@ -76,14 +86,14 @@ export class OutputCollector {
         return;
       }
       case "update_display_data":
-        if (id) this.updateDisplay(id, bundle(content.data), meta(content.metadata));
+        if (id) this.updateDisplay(id, this.capBundle(type, content.data), meta(content.metadata));
         return;
       case "error":
         this.append(cell, {
           output_type: "error",
           ename: String(content.ename ?? "Error"),
-          evalue: String(content.evalue ?? ""),
-          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : [],
+          evalue: this.capText(String(content.evalue ?? ""), "evalue"),
+          traceback: Array.isArray(content.traceback) ? this.capTraceback(content.traceback.map(String)) : [],
         });
         return;
       case "clear_output":
@@ -106,6 +116,31 @@ export class OutputCollector {
     for (const [out, s] of this.streams) {
       if (s.dropped > 0) out.text = `${s.head}\n[... tsdl run dropped ${s.dropped} characters of ${out.name} here: the runner keeps at most ${this.maxStreamChars} characters per stream output ...]\n${s.tail}`;
     }
+  }
+
+  /** The bundle as stored: itself, or a text/plain note when it is over `maxOutputChars`. */
+  private capBundle(type: string, data: unknown): Record<string, unknown> {
+    const b = bundle(data);
+    let size = 0;
+    for (const v of Object.values(b)) size += typeof v === "string" ? v.length : (JSON.stringify(v) ?? "").length;
+    if (size <= this.maxOutputChars) return b;
+    return {
+      "text/plain": `[tsdl run dropped this ${type} output: its ${size} characters (${Object.keys(b).join(", ")}) are over the runner's limit of ${this.maxOutputChars} characters per output]`,
+    };
+  }
+
+  /** Error text over `maxStreamChars`: head and tail kept, as for streams. */
+  private capText(text: string, what: string): string {
+    if (text.length <= this.maxStreamChars) return text;
+    const half = Math.floor(this.maxStreamChars / 2);
+    return `${text.slice(0, half)}\n[... tsdl run dropped ${text.length - 2 * half} characters of this error's ${what} here: the runner keeps at most ${this.maxStreamChars} ...]\n${text.slice(text.length - half)}`;
+  }
+
+  private capTraceback(lines: string[]): string[] {
+    let total = 0;
+    for (const l of lines) total += l.length;
+    if (total <= this.maxStreamChars) return lines;
+    return this.capText(lines.join("\n"), "traceback").split("\n");
   }
 
   private append(cell: CodeCell, out: Output): void {

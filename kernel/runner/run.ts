@@ -17,7 +17,7 @@ import type { IopubMessage } from "../protocol";
 import { joinText, type CodeCell, type ErrorOutput, type LanguageInfo, type Notebook } from "../nbformat/types";
 import type { RunSummary } from "../report/render";
 import { stripAnsi } from "../report/text";
-import { OutputCollector, DEFAULT_MAX_STREAM_CHARS } from "./outputs";
+import { OutputCollector, DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_MAX_STREAM_CHARS } from "./outputs";
 
 /** How a run ended. */
 export type RunStatus = RunSummary["status"];
@@ -45,8 +45,10 @@ export interface RunOptions {
   /** Aborting interrupts the running cell and ends the run with status "interrupted". */
   signal?: AbortSignal;
   progress?: RunProgress;
-  /** Per stream output; default `DEFAULT_MAX_STREAM_CHARS`. */
+  /** Per stream output (and per error evalue / traceback); default `DEFAULT_MAX_STREAM_CHARS`. */
   maxStreamChars?: number;
+  /** Per display_data / execute_result bundle; default `DEFAULT_MAX_OUTPUT_CHARS`. */
+  maxOutputChars?: number;
   /** How long the kernel may take to start and load its preload (before the first cell). Default 120 s. */
   startupTimeoutSeconds?: number;
   /** How long to wait for the kernel to stop a cell after an interrupt. Default 10 s. */
@@ -85,7 +87,7 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
   const nb = structuredClone(source);
   const t0 = performance.now();
   const started = new Date().toISOString();
-  const collector = new OutputCollector(options.maxStreamChars ?? DEFAULT_MAX_STREAM_CHARS);
+  const collector = new OutputCollector(options.maxStreamChars ?? DEFAULT_MAX_STREAM_CHARS, options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS);
   const codeCells: { cell: CodeCell; number: number }[] = [];
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type !== "code") return;

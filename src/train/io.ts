@@ -124,18 +124,36 @@ export async function save(model: tf.LayersModel, dir: string, options: { fs?: P
     tsdl: meta,
   };
 
-  io.mkdir(dir);
   // 1. The weights, under a name no current model.json uses unless the content is identical.
   const weightsPath = path.join(dir, weightsFile);
   const weightsTemp = tempName(weightsPath);
-  io.writeFile(weightsTemp, weights);
-  io.rename(weightsTemp, weightsPath);
-  io.syncDir(dir);
-  // 2. The model.json that names them, switched in by one rename.
   const modelPath = path.join(dir, MODEL_FILE);
   const modelTemp = tempName(modelPath);
-  io.writeFile(modelTemp, JSON.stringify(modelJson));
-  io.rename(modelTemp, modelPath);
+  let step = "create the folder";
+  let newWeights = false;
+  try {
+    io.mkdir(dir);
+    newWeights = !fs.existsSync(weightsPath);
+    step = `write ${weightsPath}`;
+    io.writeFile(weightsTemp, weights);
+    io.rename(weightsTemp, weightsPath);
+    io.syncDir(dir);
+    // 2. The model.json that names them, switched in by one rename.
+    step = `write ${modelPath}`;
+    io.writeFile(modelTemp, JSON.stringify(modelJson));
+    io.rename(modelTemp, modelPath);
+  } catch (err) {
+    // Nothing of the failed save stays behind (a full disk needs its space back); the previous
+    // model.json and the weights it names were never touched.
+    for (const f of [weightsTemp, modelTemp, ...(newWeights ? [weightsPath] : [])]) {
+      try {
+        io.unlink(f);
+      } catch {
+        /* the original error is the one to report */
+      }
+    }
+    throw new Error(`save: cannot ${step}: ${(err as Error).message}${fsHint(err)}; the previous model in ${dir}, if any, is unchanged`);
+  }
   io.syncDir(dir);
   // 3. Weights files no longer named, and temporary files of saves that were interrupted.
   for (const f of io.readdir(dir)) {
@@ -144,6 +162,15 @@ export async function save(model: tf.LayersModel, dir: string, options: { fs?: P
     }
   }
   return { dir, modelFile: modelPath, weightsFile: weightsPath, weightBytes: weights.byteLength, weightCount: artifacts.weightSpecs?.length ?? 0, sha256 };
+}
+
+/** A plain-words reason for the error codes a save meets in practice. */
+function fsHint(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return " (the disk is full)";
+  if (code === "EROFS") return " (the file system is read-only)";
+  if (code === "EACCES" || code === "EPERM") return " (no permission to write there)";
+  return "";
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };

@@ -32,6 +32,7 @@ export { sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
+export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
 
 /** tfjs-backend-wasm's own kernels, as registered before tsdl replaced any. */
 const shippedKernels = new Map<string, tf.KernelConfig>();

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { DELIMITER, Wire, newMessage } from "../../kernel/wire";
+import { DELIMITER, ReplayGuard, Wire, newMessage } from "../../kernel/wire";
 
 const KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
@@ -80,4 +80,28 @@ test("an empty key turns signing off, as the spec says", () => {
 
 test("an unknown signature scheme is refused when the connection is set up", () => {
   assert.throws(() => new Wire(KEY, "hmac-rot13"), /signature_scheme "hmac-rot13" is not supported; expected one of hmac-sha256/);
+});
+
+test("ReplayGuard: a key is fresh once; memory stays bounded, forgetting the oldest tenth at a time", () => {
+  const guard = new ReplayGuard(100);
+  assert.equal(guard.fresh("a"), true);
+  assert.equal(guard.fresh("a"), false, "the same key again is a replay");
+  for (let i = 0; i < 1000; i++) guard.fresh(`k${i}`);
+  assert.ok(guard.size <= 100, `remembers ${guard.size} keys, capacity 100`);
+  assert.equal(guard.fresh("k999"), false, "recent keys are still known");
+  assert.equal(guard.fresh("a"), true, "the oldest were forgotten");
+});
+
+test("a Wire with maxMessageBytes refuses a larger message before checking its signature", () => {
+  const wire = new Wire("key", "hmac-sha256", { maxMessageBytes: 1000 });
+  const small = wire.encode(newMessage("execute_request", { code: "1" }, "s"));
+  assert.equal(wire.decode(small.map((f) => Buffer.from(f))).ok, true);
+  const big = wire.encode(newMessage("execute_request", { code: "x".repeat(2000) }, "s")).map((f) => Buffer.from(f));
+  const r = wire.decode(big);
+  assert.equal(r.ok, false);
+  assert.match(!r.ok ? r.reason : "", /^the message is \d{4} bytes, over the 1000-byte limit; dropped unread$/);
+  // Unsigned garbage of that size gets the same answer: the size is checked first.
+  const forged = [...big];
+  forged[1] = Buffer.from("0".repeat(64));
+  assert.match((wire.decode(forged) as { reason: string }).reason, /over the 1000-byte limit/);
 });
