@@ -270,11 +270,19 @@ const WRAP_PREV = "function wrapPrevIdentifier(node) {";
  * earlier cell. In an object shorthand `({ X })` the identifier's symbol is the property's, so
  * tslab left it alone and the cell failed with "ReferenceError: X is not defined". This adds the
  * missing case, `{ X }` → `{ X: exports.X }`, using the checker's shorthand value symbol.
+ * It also rewrote property NAMES whose symbol an earlier cell declared: `({ val: v }) => …` over an
+ * earlier cell's `{ val: 2 }` objects became `({ exports.val: v })`, a SyntaxError ("Duplicate
+ * parameter name"). A binding pattern's property name and an object literal's key are never variables.
  */
 export function patchShorthand(source: string, file: string): string {
   const at = source.indexOf(WRAP_PREV);
   if (at < 0) throw new Error(`${file}: expected tslab's converter to define wrapPrevIdentifier; found no "${WRAP_PREV}" (tslab changed?)`);
   const fix = `
+            if (ts.isIdentifier(node) && node.parent &&
+                ((ts.isBindingElement(node.parent) && node.parent.propertyName === node) ||
+                 (ts.isPropertyAssignment(node.parent) && node.parent.name === node))) {
+                return node;
+            }
             if (ts.isShorthandPropertyAssignment(node) && !node.objectAssignmentInitializer) {
                 const value = checker.getShorthandAssignmentValueSymbol(node);
                 if (value && (value.declarations || []).some((d) => d.getSourceFile() === declsFile)) {

@@ -72,6 +72,13 @@ describe("values", () => {
     assert.equal(assign.result?.data["text/plain"], "30", "a destructuring assignment through a shorthand reaches the earlier variable");
   });
 
+  test("a destructuring pattern may name properties of an earlier cell's objects", async () => {
+    await t.kernel.execute("const runs = [{ history: 1, val: 2 }];\nconst val = 5;");
+    const run = await t.kernel.execute("runs.map(({ history: h, val: v }, i) => h + v + i + val)[0]");
+    assert.equal(run.status, "ok", run.error?.evalue);
+    assert.equal(run.result?.data["text/plain"], "8");
+  });
+
   test("an explicit import of tsdl type-checks and is the same library as dl", async () => {
     const run = await t.kernel.execute('import * as lib from "tsdl";\nimport * as tfx from "@tensorflow/tfjs";\n[lib.backendInfo === dl.backendInfo, tfx.getBackend === tf.getBackend]');
     assert.equal(run.status, "ok", run.error?.traceback.join("\n"));
