@@ -1,0 +1,92 @@
+/**
+ * `npm test`: runs every compiled test file with Node's test runner (one file at a time: the
+ * kernel and notebook tests start real kernels and would fight over 2 cores), then prints one
+ * short block naming each optional component that was missing, the tests it held back and the
+ * command that installs it, and a closing `N passed, N failed, N skipped` line.
+ *
+ * Arguments, if any, are test files (or folders) to run instead of all of them.
+ * Under CI (`CI=true`) any skip for a missing component fails the run.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { allPackages, underCi } from "./helpers/components.js";
+
+function testFiles(where: string): string[] {
+  if (statSync(where).isFile()) return [where];
+  return readdirSync(where, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? (e.name === "bench" ? [] : testFiles(path.join(where, e.name))) : e.name.endsWith(".test.js") ? [path.join(where, e.name)] : []))
+    .sort();
+}
+
+interface Skip {
+  component: string;
+  title: string;
+  install: string;
+  file: string;
+}
+
+/** The block printed after the run: one line per missing component. */
+export function skipSummary(skips: Skip[]): string {
+  if (skips.length === 0) return "";
+  const by = new Map<string, { s: Skip; count: number; files: Set<string> }>();
+  for (const s of skips) {
+    const e = by.get(s.component) ?? { s, count: 0, files: new Set<string>() };
+    e.count++;
+    e.files.add(path.basename(s.file));
+    by.set(s.component, e);
+  }
+  const lines = [`Skipped ${skips.length} test${skips.length === 1 ? "" : "s"} for want of optional system components:`];
+  for (const { s, count, files } of by.values()) {
+    lines.push(`  - ${s.title}: ${count} test${count === 1 ? "" : "s"} (${[...files].join(", ")}); install: ${s.install}`);
+  }
+  lines.push(`To run every test: sudo apt-get install ${allPackages().join(" ")}`);
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  const here = __dirname;
+  const args = process.argv.slice(2);
+  const files = (args.length ? args : [here]).flatMap((a) => testFiles(a));
+  const logDir = mkdtempSync(path.join(os.tmpdir(), "tsdl-skips-"));
+  const log = path.join(logDir, "skips.jsonl");
+  const counts = { pass: 0, fail: 0, skipped: 0 };
+  const child = spawn(process.execPath, ["--test", "--test-concurrency=1", ...files], {
+    stdio: ["inherit", "pipe", "inherit"],
+    env: { ...process.env, TSDL_SKIP_LOG: log },
+  });
+  let tail = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString("utf8")).slice(-4096);
+  });
+  const code: number = await new Promise((resolve) => child.on("close", (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+  for (const key of Object.keys(counts) as (keyof typeof counts)[]) {
+    const m = tail.match(new RegExp(`^# ${key} (\\d+)$`, "m"));
+    if (m) counts[key] = Number(m[1]);
+  }
+  let skips: Skip[] = [];
+  try {
+    skips = readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Skip);
+  } catch {
+    // no skips recorded
+  }
+  rmSync(logDir, { recursive: true, force: true });
+  const summary = skipSummary(skips);
+  if (summary) console.log("\n" + summary);
+  let status = code;
+  if (underCi() && skips.length > 0) {
+    console.log("CI=true: nothing may be skipped for a missing component; failing the run.");
+    status = status || 1;
+  }
+  console.log(`\n${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped`);
+  return status;
+}
+
+if (require.main === module) {
+  main().then((c) => process.exit(c), (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
