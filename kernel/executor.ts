@@ -15,6 +15,7 @@ import { ModuleMap, createCellRequire, mapCompilerPaths, type CellRequire } from
 import { CellRegistry, formatDiagnostics, formatError, type FailureKind } from "./traceback";
 import type { ErrorContent } from "./protocol";
 import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
+import { isComplete, type IsCompleteStatus, type TsParser } from "./is-complete";
 
 /** How one cell ended. */
 export type CellOutcome =
@@ -260,10 +261,9 @@ export class Executor {
     return { text: quickInfoText(info), start: info.textSpan?.start ?? pos, length: info.textSpan?.length ?? 0 };
   }
 
-  /** Whether the code is complete enough to run, and the indent for the next line if not. */
-  isComplete(code: string): { complete: boolean; indent: string } {
-    const r = this.loaded.isCompleteCode(code);
-    return { complete: r.completed, indent: r.indent ?? "" };
+  /** Whether the code is complete, incomplete (with the indent for its next line) or invalid (see is-complete.ts). */
+  isComplete(code: string): { status: IsCompleteStatus; indent: string } {
+    return isComplete(this.loaded.ts as unknown as TsParser, code);
   }
 
   /** Release the compiler's file watchers and undo the path mapping. */

@@ -119,7 +119,11 @@ function main(): void {
   // sendPaced) instead of dropping silently. Dropping lost the closing `status: idle` of a cell
   // that printed a few hundred MB, and the client then waited forever; waiting paces the output
   // to the reader (a subscriber that never reads makes iopub messages queue here).
-  const iopub = new zmq.Publisher({ ...opts, noDrop: true });
+  // An XPUB socket (JEP 65, as ipykernel 7 has) reports each subscription, answered with
+  // `iopub_welcome` (see serveSubscriptions); "allSubs" reports a topic again for every client
+  // that subscribes to it, not only for the first.
+  const iopub = new zmq.XPublisher({ ...opts, noDrop: true });
+  iopub.verbosity = "allSubs";
   const sockets = [shell, control, stdin, iopub];
   // The heartbeat gets a thread of its own (see heartbeat-worker.ts): this thread can be busy for
   // a second signing 50 MB of stdout, and the heartbeat must not wait for it.
@@ -316,6 +320,24 @@ function main(): void {
     }
   };
 
+  /**
+   * JEP 65: on each subscription (frame: byte 1, then the topic) publish `iopub_welcome` with
+   * `subscription` = the topic, under that topic, so the new subscriber receives it and knows
+   * its iopub connection is in place. Unsubscriptions (byte 0) need no answer.
+   */
+  const serveSubscriptions = async () => {
+    try {
+      for await (const [frame] of iopub) {
+        if (!frame || frame.length === 0 || frame[0] !== 1) continue;
+        const topic = frame.subarray(1);
+        const msg = newMessage("iopub_welcome", { subscription: topic.toString("utf8") }, data.session);
+        void send(iopub, wire.encode(msg as Message, [Buffer.from(topic)]));
+      }
+    } catch (err) {
+      if (!closing) logLine(`iopub subscription reader failed: ${(err as Error).message}`);
+    }
+  };
+
   const close = async () => {
     if (closing) return;
     flushStream();
@@ -394,6 +416,7 @@ function main(): void {
       void serve(shell, "shell");
       void serve(control, "control");
       void serveStdin();
+      void serveSubscriptions();
       // "The kernel will publish state 'starting' exactly once at process startup."
       void send(iopub, wire.frame(serialize(newMessage("status", { execution_state: "starting" }, data.session) as Message), [Buffer.from("status")]));
       post({ type: "ready" });

@@ -21,7 +21,7 @@ import Module from "node:module";
 import path from "node:path";
 import { inspect } from "node:util";
 import { Worker } from "node:worker_threads";
-import { registerHost, toBundle, type MimeBundle, type NotebookHost } from "../src/display";
+import { isDisplayHandle, registerHost, toBundle, type MimeBundle, type NotebookHost } from "../src/display";
 import { SLOTS } from "./busy";
 import { readConnectionFile } from "./connection";
 import { Executor, codePointsToUtf16, utf16ToCodePoints, type CellOutcome } from "./executor";
@@ -42,6 +42,7 @@ import {
   type IsCompleteRequest,
   type KernelInfoReply,
   type Message,
+  type PagePayload,
   type UserExpressionResult,
 } from "./protocol";
 import { newMessage, serialize } from "./wire";
@@ -380,13 +381,13 @@ class Kernel {
 
   private host(): NotebookHost {
     return {
-      display: (bundle: MimeBundle, options: { displayId?: string; update?: boolean }) => {
+      display: (bundle: MimeBundle, options: { displayId?: string; update?: boolean; metadata?: Record<string, unknown> }) => {
         const t = this.target;
         if (!t) throw new Error("display() was called outside any cell");
         if (t.silent) return;
         const content = {
           data: bundle,
-          metadata: {},
+          metadata: options.metadata ?? {},
           ...(options.displayId !== undefined ? { transient: { display_id: options.displayId } } : {}),
         };
         if (options.update && options.displayId === undefined) {
@@ -395,6 +396,12 @@ class Kernel {
         // Serialize here, so a bundle that is not JSON fails in the caller's cell with a clear error.
         const msg = newMessage(options.update ? "update_display_data" : "display_data", content, this.session, t.header);
         this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialize(msg as Message) });
+      },
+      clear: (wait: boolean) => {
+        const t = this.target;
+        if (!t) throw new Error("display.clear() was called outside any cell");
+        if (t.silent) return;
+        this.publish("clear_output", { wait }, t.header);
       },
       input: (prompt: string, options?: { password?: boolean }) => this.input(prompt, options?.password ?? false),
     };
@@ -466,11 +473,14 @@ class Kernel {
     if (this.preloadError && count === 1) {
       this.writeStream("stderr", `tsdl: the preload cell failed, so tf and dl are not in scope: ${this.preloadError.evalue}\n`);
     }
+    const query = pagerQuery(c.code);
+    if (query !== undefined) return this.page(r, c.code, count, query, storeHistory);
     const filename = storeHistory ? `<cell ${count}>` : `<cell ${count}.${randomUUID().slice(0, 4)}>`;
     const outcome = await this.executor!.execute(c.code, filename);
     let output: string | null = null;
     let error: ErrorContent | undefined;
-    if (outcome.status === "ok" && outcome.hasValue && !silent) {
+    // A display handle (a cell ending in `display(x)`) is no result: IPython's display returns None.
+    if (outcome.status === "ok" && outcome.hasValue && !silent && !isDisplayHandle(outcome.value)) {
       const shown = this.showResult(outcome.value, count, r.msg.header);
       if ("error" in shown) error = shown.error;
       else output = shown.text;
@@ -485,6 +495,19 @@ class Kernel {
     }
     const userExpressions = await this.userExpressions(c.user_expressions);
     this.reply(r, { status: "ok", execution_count: count, payload: [], user_expressions: userExpressions });
+  }
+
+  /**
+   * `?name` or `name?` (a cell of that line alone): answer with a `page` payload holding what
+   * `inspect` gives for `name` (its type and docs), as IPython does; the cell does not run.
+   */
+  private page(r: Request, code: string, count: number, name: string, storeHistory: boolean): void {
+    const info = this.executor!.inspect(name, name.length);
+    if (storeHistory) this.history.push({ count, code, output: null });
+    const payload: PagePayload[] = [];
+    if (info) payload.push({ source: "page", data: { "text/plain": info.text }, start: 0 });
+    else this.writeStream("stdout", `Object \`${name}\` not found.\n`);
+    this.reply(r, { status: "ok", execution_count: count, payload, user_expressions: {} });
   }
 
   /** Send execute_result for a cell's value; returns its text/plain, or the error rendering failed with. */
@@ -583,7 +606,7 @@ class Kernel {
 
   private isComplete(c: IsCompleteRequest): object {
     const r = this.executor!.isComplete(String(c.code ?? ""));
-    return r.complete ? { status: "complete" } : { status: "incomplete", indent: r.indent };
+    return r.status === "incomplete" ? { status: "incomplete", indent: r.indent } : { status: r.status };
   }
 
   private historyReply(c: HistoryRequest): object {
@@ -665,6 +688,13 @@ function prettyTensors(tf: typeof import("@tensorflow/tfjs")): void {
 function describeThrown(v: unknown): string {
   if (v instanceof Error) return v.stack ?? `${v.name}: ${v.message}`;
   return inspect(v);
+}
+
+/** The name a pager request asks about: `?a.b` or `a.b?` (or `??`) alone in the cell; else undefined. */
+export function pagerQuery(code: string): string | undefined {
+  const NAME = "[A-Za-z_$][\\w$]*(?:\\.[A-Za-z_$][\\w$]*)*";
+  const m = new RegExp(`^\\s*(?:\\?{1,2}\\s*(${NAME})|(${NAME})\\?{1,2})\\s*$`).exec(code);
+  return m ? (m[1] ?? m[2]) : undefined;
 }
 
 function globToRegExp(glob: string): RegExp {

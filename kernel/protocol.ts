@@ -315,6 +315,26 @@ export interface ClearOutputContent {
   wait: boolean;
 }
 
+/**
+ * JEP 65: "the kernel sends an iopub_welcome message as soon as it receives a subscription
+ * request" on its XPUB iopub socket, so a client knows its subscription is in place.
+ */
+export interface IopubWelcomeContent {
+  /** The topic the client subscribed to (the subscription message without its leading byte). */
+  subscription: string;
+}
+
+/**
+ * An execute_reply payload that opens the pager: "page: data is a mimebundle" to show in a
+ * pager, "start is the line number to start from" (the spec's "Payloads (DEPRECATED)" section;
+ * IPython still answers `name?` this way).
+ */
+export interface PagePayload {
+  source: "page";
+  data: MimeData;
+  start: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // stdin
 // ---------------------------------------------------------------------------------------------
@@ -392,6 +412,7 @@ export interface IopubContents {
   error: ErrorOutputContent;
   clear_output: ClearOutputContent;
   comm_close: CommCloseContent;
+  iopub_welcome: IopubWelcomeContent;
 }
 
 export type IopubType = keyof IopubContents;
