@@ -257,7 +257,8 @@ export class Executor {
   /** Type information at UTF-16 offset `pos` (what a hover shows), or undefined. */
   inspect(code: string, pos: number): { text: string; start: number; length: number } | undefined {
     const info = this.converter.inspect(this.prevDecl, code, pos);
-    if (!info) return undefined;
+    // A name TypeScript cannot resolve comes back as kind "" and type `any`: nothing was found.
+    if (!info || info.kind === "") return undefined;
     return { text: quickInfoText(info), start: info.textSpan?.start ?? pos, length: info.textSpan?.length ?? 0 };
   }
 

@@ -194,6 +194,7 @@ class Kernel {
       logLine(`the preload cell failed: ${outcome.error.evalue}`);
     }
     prettyTensors(this.executor.require("@tensorflow/tfjs") as typeof import("@tensorflow/tfjs"));
+    prettyModels(this.executor.require("@tensorflow/tfjs") as typeof import("@tensorflow/tfjs"), dl);
     logLine(`ready in ${Date.now() - t0} ms (${process.cwd()})`);
     this.readyDone = true;
   }
@@ -427,10 +428,18 @@ class Kernel {
       logLine(`ignored ${msg.header.msg_type} on stdin`);
       return;
     }
-    const parentId = (msg.parent_header as Partial<Header>).msg_id ?? "";
+    let parentId = (msg.parent_header as Partial<Header> | undefined)?.msg_id ?? "";
+    // jupyter_client's input() (so jupyter console) and the classic Notebook send the reply with
+    // no or an empty parent_header; like ipykernel, take it as the answer to the one request
+    // pending. Only a reply naming another request is ignored.
+    if (parentId === "" && this.inputs.size === 1) parentId = this.inputs.keys().next().value as string;
     const waiter = this.inputs.get(parentId);
     if (!waiter) {
-      logLine("ignored an input_reply that answers no pending input_request");
+      logLine(
+        parentId === ""
+          ? `ignored an input_reply with no parent_header: ${this.inputs.size} input requests are pending, so it answers none of them for sure`
+          : "ignored an input_reply that answers no pending input_request",
+      );
       return;
     }
     this.inputs.delete(parentId);
@@ -681,6 +690,35 @@ function prettyTensors(tf: typeof import("@tensorflow/tfjs")): void {
     configurable: true,
     value(this: import("@tensorflow/tfjs").Tensor) {
       return this.isDisposed ? `Tensor (disposed, shape [${this.shape.join(", ")}])` : this.toString();
+    },
+  });
+}
+
+/**
+ * A tfjs model shown as a cell's result, with display() or console.log shows its summary
+ * (`dl.summary`: layers, output shapes, parameters), not 22 KB of LayersModel internals.
+ */
+function prettyModels(tf: typeof import("@tensorflow/tfjs"), dl: typeof import("../src/index")): void {
+  const proto = tf.LayersModel.prototype as unknown as Record<PropertyKey, unknown>;
+  type Model = import("@tensorflow/tfjs").LayersModel;
+  // A model that cannot be summarised yet (no input shape) still gets one short line.
+  const bundleOf = (model: Model): MimeBundle => {
+    try {
+      return dl.summary(model)[dl.JUPYTER_DISPLAY]();
+    } catch (err) {
+      return { "text/plain": `${model.getClassName()} "${model.name}" (no summary: ${(err as Error).message})` };
+    }
+  };
+  Object.defineProperty(proto, dl.JUPYTER_DISPLAY, {
+    configurable: true,
+    value(this: Model) {
+      return bundleOf(this);
+    },
+  });
+  Object.defineProperty(proto, inspect.custom, {
+    configurable: true,
+    value(this: Model) {
+      return String(bundleOf(this)["text/plain"]);
     },
   });
 }

@@ -10,6 +10,7 @@
  * Introduced in notebook 01.
  */
 import * as tf from "@tensorflow/tfjs";
+import { withText } from "./display";
 import { describeWasm, guardWasmHeap, MAX_WASM_THREADS, setupFastWasm, withoutAddedProcessHandlers } from "./wasm";
 
 /** The backends tsdl knows, fastest first. */
@@ -170,7 +171,8 @@ export async function initBackend(
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   }
   const { name, tfBackend } = active;
-  current = { active: name, tfBackend, attempts, toString: () => format(attempts) };
+  // One text for String(), text/plain and console.log: the one-line-per-backend table.
+  current = withText({ active: name, tfBackend, attempts } as BackendInfo, () => format(attempts));
   return current;
 }
 

@@ -78,6 +78,23 @@ export function toBundle(value: unknown): MimeBundle {
   return { "text/plain": plainText(value) };
 }
 
+/**
+ * Give a plain object one text for every way it is shown: `String(obj)`, `text/plain` (a cell's
+ * result, `display(obj)`) and `console.log(obj)` (util.inspect). The methods are not enumerable,
+ * so they do not show as fields.
+ */
+export function withText<T extends object>(obj: T, text: () => string): T {
+  const { inspect } = require("node:util") as typeof import("node:util");
+  for (const [key, value] of [
+    ["toString", text],
+    [JUPYTER_DISPLAY, () => ({ "text/plain": text() })],
+    [inspect.custom, text],
+  ] as const) {
+    Object.defineProperty(obj, key, { value, enumerable: false, configurable: true, writable: true });
+  }
+  return obj;
+}
+
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";

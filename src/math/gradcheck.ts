@@ -107,6 +107,11 @@ export class GradCheckResult implements Displayable {
     return this.table().toText();
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return this.table()[JUPYTER_DISPLAY]();
   }

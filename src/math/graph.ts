@@ -119,6 +119,11 @@ export class ComputationGraph implements Displayable {
     return parts.join("\n");
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return { "text/html": this.toSvg(), "text/plain": this.toText() };
   }

@@ -95,6 +95,11 @@ export class PerceptronTrace implements Displayable {
     return this.table().toHtml();
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return { "text/html": this.toHtml(), "text/plain": this.toText() };
   }

@@ -68,6 +68,11 @@ export class Table implements Displayable {
     return `<table class="tsdl-table" style="border-collapse:collapse">${title}<thead><tr>${th}</tr></thead>\n<tbody>\n${body}\n</tbody></table>${note}`;
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return { "text/html": this.toHtml(), "text/plain": this.toText() };
   }

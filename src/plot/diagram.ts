@@ -135,6 +135,11 @@ export class Diagram implements Displayable {
     return out.filter((s) => s).join("\n");
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return { "image/svg+xml": this.toSvg(), "text/plain": this.toText() };
   }

@@ -81,6 +81,11 @@ export class Figure implements Displayable {
     fs.writeFileSync(file, this.toHtml());
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return {
       [PLOTLY_MIME]: this.toJSON(),

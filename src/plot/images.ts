@@ -117,6 +117,11 @@ export class ImageGrid implements Displayable {
     return this.options.captions ? `${head}: ${this.options.captions.join(", ")}` : head;
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return {
       "text/html": this.toHtml(),

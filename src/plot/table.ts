@@ -87,6 +87,11 @@ export class Table implements Displayable {
     return `<div class="tsdl-table"><table style="border-collapse:collapse;font:13px sans-serif">${caption}<thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>${foot ? `<div style="font:13px sans-serif">${foot}</div>` : ""}</div>`;
   }
 
+  /** The same text as its `text/plain` (so `String(x)` and a template literal print it). */
+  toString(): string {
+    return this.toText();
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return { "text/html": this.toHtml(), "text/plain": this.toText() };
   }
