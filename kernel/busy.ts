@@ -8,8 +8,13 @@
 export const STATE = 0;
 /** Index of the vm call counter. */
 export const VM_CALLS = 1;
+/**
+ * Index of a flag the I/O thread sets to 1 just before it terminates the main thread's JavaScript
+ * execution (a loop after an `await`, out of SIGINT's reach), so the cell's error can say so.
+ */
+export const TERMINATED = 2;
 /** Length of the shared array. */
-export const SLOTS = 2;
+export const SLOTS = 3;
 
 /** Not running a cell's code (idle, or kernel work such as compiling). */
 export const IDLE = 0;

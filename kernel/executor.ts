@@ -14,7 +14,7 @@ import { loadConverter, type Converter, type LoadedConverter, type QuickInfo } f
 import { ModuleMap, createCellRequire, mapCompilerPaths, type CellRequire } from "./modules";
 import { CellRegistry, formatDiagnostics, formatError, type FailureKind } from "./traceback";
 import type { ErrorContent } from "./protocol";
-import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
+import { AWAITING, IDLE, IN_VM, STATE, TERMINATED, VM_CALLS } from "./busy";
 import { isComplete, type IsCompleteStatus, type TsParser } from "./is-complete";
 
 /** How one cell ended. */
@@ -103,6 +103,7 @@ export class Executor {
   async execute(code: string, filename: string): Promise<CellOutcome> {
     this.map.refresh();
     this.interruptPending = false;
+    this.takeTerminated(); // a termination meant for an earlier cell is void
     this.running = true;
     this.startedAt = Date.now();
     try {
@@ -178,10 +179,21 @@ export class Executor {
 
   private failure(f: Failure, filename: string, awaiting = false): CellOutcome {
     if (f.kind === "interrupt") {
+      if (awaiting && this.takeTerminated()) {
+        return interrupted(
+          "while it ran synchronous code after an `await` (a loop, say), which SIGINT cannot reach; the kernel terminated that code",
+        );
+      }
       return interrupted(awaiting ? "while it was waiting on a promise" : "while it was running", awaiting);
     }
     void filename;
     return { status: "error", error: formatError(f.value, this.registry, f.kind) };
+  }
+
+  /** True (once) if the I/O thread terminated this thread's JavaScript to stop the cell. */
+  private takeTerminated(): boolean {
+    const flag = this.options.busyFlag;
+    return flag !== undefined && Atomics.exchange(flag, TERMINATED, 0) === 1;
   }
 
   private setBusy(v: number): void {

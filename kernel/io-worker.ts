@@ -25,7 +25,7 @@ import path from "node:path";
 import { Worker, parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint } from "./connection";
-import { AWAITING, IDLE, IN_VM, STATE, VM_CALLS } from "./busy";
+import { AWAITING, IDLE, IN_VM, STATE, TERMINATED, VM_CALLS } from "./busy";
 import type { HeartbeatWorkerData } from "./heartbeat-worker";
 import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
 import { MAX_REQUEST_BYTES, ReplayGuard, Wire, newMessage, serialize, type SerializedMessage } from "./wire";
@@ -206,6 +206,7 @@ function main(): void {
         s.connectToMainThread();
         inspector = s as unknown as typeof inspector;
       }
+      Atomics.store(data.busy, TERMINATED, 1);
       inspector!.post("Runtime.terminateExecution", (err) => {
         if (err) logLine(`could not stop the main thread: ${err.message}`);
       });

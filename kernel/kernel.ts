@@ -166,7 +166,9 @@ class Kernel {
 
   async run(): Promise<void> {
     this.installProcessHooks();
-    watchParent();
+    // Close the sockets in order (I/O thread, heartbeat thread) before exiting: exiting with a
+    // zeromq socket still open in a thread aborts the process (Napi::Error).
+    watchParent(() => void this.shutdown(false));
     await this.done;
   }
 
@@ -740,16 +742,22 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** Exit when the process that started us is gone (JPY_PARENT_PID, as ipykernel's parent poller does). */
-function watchParent(): void {
+/**
+ * Shut down when the process that started us is gone (JPY_PARENT_PID, as ipykernel's parent
+ * poller does): `shutdown` closes the sockets and exits with status 0.
+ */
+function watchParent(shutdown: () => void): void {
   const pid = Number(process.env.JPY_PARENT_PID);
   if (!Number.isInteger(pid) || pid <= 1) return;
   const timer = setInterval(() => {
     try {
       process.kill(pid, 0);
     } catch {
+      clearInterval(timer);
       logLine(`parent process ${pid} is gone; exiting`);
-      exitProcess(0);
+      shutdown();
+      // If the orderly shutdown hangs, still go.
+      setTimeout(() => exitProcess(0), 10_000).unref();
     }
   }, 2000);
   timer.unref();

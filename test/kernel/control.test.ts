@@ -128,6 +128,9 @@ describe("interrupt", () => {
     await t.kernel.interrupt("message");
     const r = await run;
     assert.equal(r.error?.ename, "Interrupted");
+    // It says what was stopped: not "waiting on a promise", which it was not.
+    assert.match(r.error!.evalue, /while it ran synchronous code after an `await` \(a loop, say\), which SIGINT cannot reach; the kernel terminated that code/);
+    assert.doesNotMatch(r.error!.traceback.join("\n"), /waiting on/);
     assert.equal((await t.kernel.execute("survivor.n * 3")).result?.data["text/plain"], "3");
   });
 
