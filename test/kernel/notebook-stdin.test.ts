@@ -59,7 +59,7 @@ test("typing into the classic Notebook's input box answers dl.input()", { skip: 
   const token = "tsdl-test-token";
   server = spawn(
     pythonPath(),
-    ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0", `--NotebookApp.token=${token}`, `--notebook-dir=${root}`],
+    ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0", `--NotebookApp.token=${token}`, `--notebook-dir=${root}`, ...(process.getuid?.() === 0 ? ["--allow-root"] : [])],
     {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
