@@ -19,6 +19,8 @@
  *   an `await`), that JavaScript execution is terminated through the inspector protocol
  *   (`Runtime.terminateExecution`), which ends just that call stack.
  * - The main thread sends messages already serialized to JSON; they are signed and sent here.
+ * - iopub is an XPUB socket: each client's subscription is answered here with `iopub_welcome`
+ *   (JEP 65), so a client can tell that its subscription is in place.
  */
 import { writeSync } from "node:fs";
 import path from "node:path";
