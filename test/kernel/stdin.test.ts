@@ -20,13 +20,13 @@ import { startTestKernel } from "../helpers/kernel";
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-stdin-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test("jupyter_client's input() answers dl.input() (an input_reply with an empty parent_header)", { skip: requires("jupyter"), timeout: 300_000 }, () => {
+test("jupyter_client's input() answers dl.input() (an input_reply with an empty parent_header)", { skip: requires("jupyter"), timeout: 600_000 }, () => {
   const prefix = path.join(tmp, "prefix");
   installKernelspec({ location: { kind: "prefix", prefix } });
   const r = spawnSync(pythonPath(), [path.join(PACKAGE_ROOT, "test", "kernel", "stdin_client.py")], {
     cwd: tmp,
     encoding: "utf8",
-    timeout: 280_000,
+    timeout: 580_000,
     env: {
       ...process.env,
       TSDL_BACKEND: "cpu",

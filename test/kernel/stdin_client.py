@@ -7,11 +7,11 @@ temporary prefix holding the tsdl kernelspec; prints one JSON object with what i
 
 import json
 import sys
-from queue import Empty
 
 from jupyter_client.manager import start_new_kernel
 
-TIMEOUT = 120
+# Generous: the first cell waits for the kernel's preload, slow on a busy machine.
+TIMEOUT = 240
 
 
 def main():
@@ -25,14 +25,16 @@ def main():
         kc.input("Ada Lovelace")
         sent = kc.session.msg("input_reply", {"value": "x"})
         seen["input_reply_parent_header"] = sent["parent_header"]
+        # On a busy machine wait_for_ready may have sent several kernel_info_requests; skip
+        # their late replies (as jupyter_kernel_test's get_non_kernel_info_reply does).
         reply = kc.get_shell_msg(timeout=TIMEOUT)
+        while reply["msg_type"] == "kernel_info_reply":
+            reply = kc.get_shell_msg(timeout=TIMEOUT)
         seen["reply"] = {"parent": reply["parent_header"]["msg_id"] == msg_id, "status": reply["content"]["status"]}
         stdout, result = "", None
         while True:
-            try:
-                msg = kc.get_iopub_msg(timeout=5)
-            except Empty:
-                break
+            # Until this request's status idle (it comes after its outputs).
+            msg = kc.get_iopub_msg(timeout=TIMEOUT)
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
