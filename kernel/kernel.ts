@@ -177,24 +177,37 @@ class Kernel {
 
   private async start(): Promise<void> {
     const t0 = Date.now();
+    // Each start-up phase's duration goes into the "ready" log line (what a profile is read against).
+    const phases: string[] = [];
+    let last = t0;
+    const phase = (name: string) => {
+      const now = Date.now();
+      phases.push(`${name} ${now - last}`);
+      last = now;
+    };
     // Start choosing the backend (WebAssembly compiles on V8's background threads) while this
     // thread builds the TypeScript converter.
     const dl = require(LIBRARY_ENTRY) as typeof import("../src/index");
+    phase("library");
     const backend = dl.initBackend().then(
       (info) => this.toIo({ type: "kernel-info", content: kernelInfo(info.active) }),
       (err: Error) => logLine(`no TensorFlow.js backend: ${err.message}`),
     );
     registerHost(this.host());
     this.executor = new Executor({ cwd: process.cwd(), root: PACKAGE_ROOT, libraryEntry: LIBRARY_ENTRY, busyFlag: this.busy });
+    phase("typescript+converter");
     await backend;
+    phase("backend wait");
     const outcome = await this.executor.execute(PRELOAD, "<preload>");
     if (outcome.status === "error") {
       this.preloadError = outcome.error;
       logLine(`the preload cell failed: ${outcome.error.evalue}`);
     }
     prettyTensors(this.executor.require("@tensorflow/tfjs") as typeof import("@tensorflow/tfjs"));
-    logLine(`ready in ${Date.now() - t0} ms (${process.cwd()})`);
+    phase("preload");
+    logLine(`ready in ${Date.now() - t0} ms (${process.cwd()}); ms per phase: ${phases.join(", ")}; since process start ${Math.round(performance.now())} ms`);
     this.readyDone = true;
+    this.toIo({ type: "started" });
   }
 
   // ---- messages from the I/O thread -----------------------------------------------------------------
