@@ -14,6 +14,8 @@
  * main thread has started, no cell has run and no comm is open, so these answers are exactly what
  * the main thread would give.
  */
+import path from "node:path";
+import { requireWithCodeCache } from "./code-cache";
 import type { HistoryRequest, IsCompleteReply, IsCompleteRequest, Message } from "./protocol";
 
 /** The msg_types `earlyReply` can answer (kernel_info, interrupt and shutdown are always answered by the I/O thread). */
@@ -51,6 +53,10 @@ let isCompleteCode: IsCompleteCode | undefined;
  * use (a few hundred ms, on a core the main thread is not using).
  */
 export function isCompleteReply(code: string): IsCompleteReply {
+  if (!isCompleteCode) {
+    // The same TypeScript the main thread compiles cells with, from its V8 code cache when there is one.
+    requireWithCodeCache(require.resolve("@tslab/typescript-for-tslab", { paths: [path.dirname(require.resolve("tslab/dist/converter"))] }));
+  }
   isCompleteCode ??= (require("tslab/dist/converter") as { isCompleteCode: IsCompleteCode }).isCompleteCode;
   const r = isCompleteCode(code);
   return r.completed ? { status: "complete" } : { status: "incomplete", indent: r.indent ?? "" };

@@ -196,8 +196,12 @@ class Kernel {
     registerHost(this.host());
     this.executor = new Executor({ cwd: process.cwd(), root: PACKAGE_ROOT, libraryEntry: LIBRARY_ENTRY, busyFlag: this.busy });
     phase("typescript+converter");
-    await backend;
-    phase("backend wait");
+    // Choosing the wasm backend is half waiting (its module compiles and its threads start in the
+    // background) and half work on this thread, in steps that run only when this thread is free.
+    // Give the steps due now a turn, then run the preload (it only type-checks and requires
+    // modules) while the background work goes on, and wait for the backend last.
+    await new Promise((r) => setImmediate(r));
+    phase("backend steps");
     const outcome = await this.executor.execute(PRELOAD, "<preload>");
     if (outcome.status === "error") {
       this.preloadError = outcome.error;
@@ -205,9 +209,13 @@ class Kernel {
     }
     prettyTensors(this.executor.require("@tensorflow/tfjs") as typeof import("@tensorflow/tfjs"));
     phase("preload");
+    await backend;
+    phase("backend wait");
     logLine(`ready in ${Date.now() - t0} ms (${process.cwd()}); ms per phase: ${phases.join(", ")}; since process start ${Math.round(performance.now())} ms`);
     this.readyDone = true;
     this.toIo({ type: "started" });
+    // After the first requests (a cell sent at start-up runs first): a few ms, or ~100 ms to write it once.
+    setImmediate(() => logLine(this.executor!.saveCodeCache()));
   }
 
   // ---- messages from the I/O thread -----------------------------------------------------------------
