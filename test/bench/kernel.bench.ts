@@ -12,7 +12,8 @@
  * - the round trip of 200 kernel_info_requests (protocol overhead alone).
  * Every request has a timeout: a kernel that stops answering (tslab stops sending status idle
  * around its 169th cell) is reported as such, not waited for. Prints figures and ratios; asserts
- * nothing. `TSDL_QUICK=1` runs 2 starts and 40 requests of each.
+ * nothing. `TSDL_QUICK=1` runs 2 starts and 40 requests of each. `TSDL_BENCH_BASELINE=DIR` adds the
+ * kernel of another built tsdl checkout (before/after in one run).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -112,6 +113,10 @@ async function main(): Promise<void> {
       { name: "tsdl", argv: undefined },
       { name: "tslab", argv: [process.execPath, path.join(PACKAGE_ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"] },
     ];
+    // TSDL_BENCH_BASELINE=DIR: also start the tsdl kernel of another built checkout (e.g. main), for
+    // before/after figures from one run.
+    const base = process.env.TSDL_BENCH_BASELINE;
+    if (base) peers.splice(1, 0, { name: "tsdl@base", argv: [process.execPath, path.join(base, "kernel", "bin", "tsdl.js"), "kernel", "--connection-file", "{connection_file}"] });
     const ipy = ipykernelPeer();
     if (typeof ipy === "string") console.log(`skipping ipykernel: ${ipy}`);
     else peers.push(ipy);
