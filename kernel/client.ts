@@ -66,6 +66,11 @@ export interface KernelStartOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the first kernel_info_reply and iopub traffic. Default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Default true. False: return right after spawning, before the kernel has bound its sockets
+   * (requests sent meanwhile are queued by ZeroMQ), as a front end that talks at once does.
+   */
+  waitReady?: boolean;
   /** Kernel stderr: kept (the last 64 KiB, see `stderrTail`), passed through, or dropped. Default "pipe". */
   stderr?: "pipe" | "inherit" | "ignore";
   /** Address to bind; default 127.0.0.1. */
@@ -205,6 +210,7 @@ export class KernelClient {
       live.add(client);
       try {
         client.spawnKernel();
+        if (options.waitReady === false) return client;
         await client.waitReady(options.readyTimeoutMs ?? 60_000);
         return client;
       } catch (err) {

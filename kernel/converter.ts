@@ -16,6 +16,7 @@
 import { readFileSync } from "node:fs";
 import Module from "node:module";
 import path from "node:path";
+import { requireWithCodeCache, type CachedModule } from "./code-cache";
 
 /** A position tslab reports: 0-based line and character in the cell (its own prefix removed). */
 export interface DiagnosticPosition {
@@ -91,6 +92,8 @@ export interface LoadedConverter {
   takeMaps(output: string): OutputMaps | undefined;
   /** Forget maps of outputs nobody took (side modules, cells that failed). */
   clearMaps(): void;
+  /** TypeScript's V8 code cache (see code-cache.ts): whether it was used, and how to write it. */
+  codeCache: Pick<CachedModule, "cache" | "file" | "save">;
 }
 
 const TS_MODULE = "@tslab/typescript-for-tslab";
@@ -101,7 +104,9 @@ const FILE_MAP = /\n?\/\/# sourceMappingURL=[^\n]*\s*$/;
 export function loadConverter(): LoadedConverter {
   const converterPath = require.resolve("tslab/dist/converter");
   const baseRequire = Module.createRequire(converterPath);
-  const ts = baseRequire(TS_MODULE) as LoadedConverter["ts"];
+  // TypeScript is most of the start-up's JavaScript: compile it from V8's code cache.
+  const tsModule = requireWithCodeCache(baseRequire.resolve(TS_MODULE));
+  const ts = tsModule.exports as LoadedConverter["ts"];
   const maps = new Map<string, OutputMaps>();
 
   type CompilerOptions = Record<string, unknown>;
@@ -165,6 +170,7 @@ export function loadConverter(): LoadedConverter {
     clearMaps() {
       maps.clear();
     },
+    codeCache: tsModule,
   };
 }
 

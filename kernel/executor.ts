@@ -279,6 +279,16 @@ export class Executor {
     return isComplete(this.loaded.ts as unknown as TsParser, code);
   }
 
+  /**
+   * Write TypeScript's V8 code cache if it was missing (call once cells have run, so it holds the
+   * functions they compiled). Returns what happened, for the kernel's log.
+   */
+  saveCodeCache(): string {
+    const c = this.loaded.codeCache;
+    if (c.cache === "hit") return `TypeScript compiled from the code cache ${c.file}`;
+    return c.save() ?? `wrote TypeScript's code cache ${c.file} (${c.cache === "rejected" ? "V8 rejected the old one" : "there was none"})`;
+  }
+
   /** Release the compiler's file watchers and undo the path mapping. */
   close(): void {
     try {

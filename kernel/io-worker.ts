@@ -8,7 +8,8 @@
  * - Every incoming message is verified and parsed here (by `Wire.decode`); a message that fails
  *   is logged in one line on stderr and dropped, and never reaches the main thread.
  * - kernel_info_request (shell or control), interrupt_request and shutdown_request are answered
- *   here. Everything else goes to the main thread in arrival order.
+ *   here. So are history, is_complete and comm_info until the main thread has started (see
+ *   early.ts). Everything else goes to the main thread in arrival order.
  * - interrupt_request (and shutdown) is posted to the main thread, which abandons a pending await
  *   (or a cell still compiling); when a cell's synchronous code is running, SIGINT is raised too,
  *   and `vm`'s `breakOnSigint` stops it. (SIGINT is not raised otherwise: Node may lose it, or hold
@@ -28,6 +29,7 @@ import { Worker, parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint } from "./connection";
 import { AWAITING, IDLE, IN_VM, STATE, TERMINATED, VM_CALLS } from "./busy";
+import { EARLY_TYPES, earlyReply } from "./early";
 import type { HeartbeatWorkerData } from "./heartbeat-worker";
 import type { ConnectionInfo, Header, KernelInfoReply, Message, ShutdownRequest } from "./protocol";
 import { MAX_REQUEST_BYTES, ReplayGuard, Wire, newMessage, serialize, type SerializedMessage } from "./wire";
@@ -48,6 +50,8 @@ export type ToIo =
   | { type: "stream"; name: "stdout" | "stderr"; text: string; parent: Header }
   | { type: "kernel-info"; content: KernelInfoReply }
   | { type: "pong"; id: number }
+  /** The main thread has started (preload done): from now on it answers every request. */
+  | { type: "started" }
   | { type: "close" };
 
 /** Messages the I/O thread sends to the main thread. */
@@ -281,6 +285,24 @@ function main(): void {
     }
   };
 
+  // ---- requests answered here during start-up (see early.ts) ------------------------------------
+  let mainStarted = false;
+  /** Set once a shell request went to the main thread: later ones follow it, so replies stay in order. */
+  let shellForwarded = false;
+  const answerEarly = async (sock: zmq.Router, ids: Buffer[], msg: Message, channel: "shell" | "control"): Promise<boolean> => {
+    if (mainStarted || (channel === "shell" && shellForwarded) || !EARLY_TYPES.has(msg.header.msg_type)) return false;
+    publishStatus("busy", msg.header);
+    let content: object | undefined;
+    try {
+      content = earlyReply(msg);
+    } catch (err) {
+      logLine(`could not answer ${msg.header.msg_type} during start-up (the main thread will): ${(err as Error).message}`);
+    }
+    if (content) await reply(sock, ids, msg, content);
+    publishStatus("idle", msg.header);
+    return content !== undefined;
+  };
+
   const serve = async (sock: zmq.Router, channel: "shell" | "control") => {
     try {
       for await (const frames of sock) {
@@ -296,10 +318,12 @@ function main(): void {
         }
         try {
           if (await answerHere(sock, r.identities, r.msg, channel)) continue;
+          if (await answerEarly(sock, r.identities, r.msg, channel)) continue;
         } catch (err) {
           logLine(`failed to answer ${r.msg.header.msg_type}: ${(err as Error).message}`);
           continue;
         }
+        if (channel === "shell") shellForwarded = true;
         post({ type: "request", channel, msg: r.msg, ids: r.identities });
       }
     } catch (err) {
@@ -398,6 +422,9 @@ function main(): void {
         return;
       case "pong":
         lastPong = Math.max(lastPong, m.id);
+        return;
+      case "started":
+        mainStarted = true;
         return;
       case "close":
         void close();

@@ -1,95 +1,161 @@
 /**
- * Kernel benchmark: tsdl beside plain tslab, in one script on the same machine.
- * - start-up: from spawning the process to the first kernel_info_reply, and to ready (reply plus
- *   iopub traffic, i.e. when a client can run cells);
- * - the round trip of 200 trivial execute_requests (request sent → execute_reply and status idle);
- * - the round trip of 200 kernel_info_requests (protocol overhead alone, no compiling).
- * Prints figures and ratios; asserts nothing. `TSDL_QUICK=1` runs 40 of each.
+ * Kernel benchmark: tsdl beside ipykernel (Debian's python3-ipykernel) and plain tslab, in one
+ * script on the same machine, starts interleaved (tsdl, tslab, ipykernel, tsdl, ...) so load from
+ * other jobs falls on all three alike.
+ * - spawn → first execute_result: from spawning the process (a client that asks kernel_info until
+ *   answered, then sends `1 + 1`) to the `execute_result` on iopub (tslab's `stream`, as it prints
+ *   values); median of 5 starts, and the
+ *   first start of the run apart (tsdl's first start after a build fills its code cache);
+ * - spawn → first kernel_info_reply;
+ * - the round trip of 200 trivial execute_requests (`i + 1`, valid in TypeScript and Python;
+ *   request sent → execute_reply and status idle): median and p95;
+ * - the round trip of 200 kernel_info_requests (protocol overhead alone).
+ * Every request has a timeout: a kernel that stops answering (tslab stops sending status idle
+ * around its 169th cell) is reported as such, not waited for. Prints figures and ratios; asserts
+ * nothing. `TSDL_QUICK=1` runs 2 starts and 40 requests of each. `TSDL_BENCH_BASELINE=DIR` adds the
+ * kernel of another built tsdl checkout (before/after in one run).
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KernelClient } from "../../kernel/client";
 import { PACKAGE_ROOT } from "../../kernel/paths";
+import { pythonPath } from "../helpers/components";
+import { loadLine } from "../helpers/bench-util";
 
-const N = process.env.TSDL_QUICK === "1" ? 40 : 200;
-const STARTS = process.env.TSDL_QUICK === "1" ? 1 : 3;
+const QUICK = process.env.TSDL_QUICK === "1";
+const N = QUICK ? 40 : 200;
+const STARTS = QUICK ? 2 : 5;
+/** No single request may take longer than this (the first cell of a cold start included). */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** The iopub messages that show a cell's value. */
+const RESULT_TYPES = new Set(["execute_result", "display_data", "stream"]);
+
+interface Peer {
+  name: string;
+  argv: string[] | undefined;
+  env?: NodeJS.ProcessEnv;
+}
 
 interface Figures {
+  firstResult: number[];
   firstReply: number[];
-  ready: number[];
   execute: number[];
   kernelInfo: number[];
-  first: number;
+  /** Why the round trips stopped early, if they did. */
+  stopped?: string;
 }
 
 function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const i = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
   return s[i];
 }
 const median = (xs: number[]) => quantile(xs, 0.5);
-const fmt = (ms: number) => `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
+const fmt = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : "n/a");
 
-async function measure(name: string, argv: string[] | undefined, cwd: string): Promise<Figures> {
-  const f: Figures = { firstReply: [], ready: [], execute: [], kernelInfo: [], first: NaN };
-  for (let s = 0; s < STARTS; s++) {
-    const kernel = await KernelClient.start({ argv, cwd, readyTimeoutMs: 120_000 });
-    try {
-      f.firstReply.push(kernel.startup.firstKernelInfoMs);
-      f.ready.push(kernel.startup.readyMs);
-      if (s > 0) continue;
-      // The first cell waits for tsdl's preload (tslab has none): reported apart.
-      let t = performance.now();
-      const first = await kernel.execute("1 + 1");
-      f.first = performance.now() - t;
-      if (first.status !== "ok") throw new Error(`${name}: the first cell failed: ${JSON.stringify(first.reply.content)}`);
-      for (let i = 0; i < N; i++) {
-        t = performance.now();
-        const r = await kernel.execute(`${i} + 1`);
-        f.execute.push(performance.now() - t);
-        if (r.status !== "ok") throw new Error(`${name}: cell ${i} failed`);
+/** One start: spawn → kernel_info → `1 + 1` → its execute_result. Then, if asked, the round trips. */
+async function oneStart(peer: Peer, cwd: string, f: Figures, roundTrips: boolean): Promise<void> {
+  const t0 = performance.now();
+  const kernel = await KernelClient.start({ argv: peer.argv, cwd, env: peer.env, readyTimeoutMs: REQUEST_TIMEOUT_MS });
+  try {
+    f.firstReply.push(kernel.startup.firstKernelInfoMs);
+    let resultAt = NaN;
+    const first = await kernel.execute("1 + 1", {
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      onIopub: (m) => {
+        // tslab prints a cell's value on stdout instead of sending execute_result: count that too.
+        if (RESULT_TYPES.has(m.header.msg_type) && Number.isNaN(resultAt)) resultAt = performance.now();
+      },
+    });
+    if (first.status !== "ok" || Number.isNaN(resultAt)) throw new Error(`${peer.name}: the first cell gave no result: ${JSON.stringify(first.reply.content)}`);
+    f.firstResult.push(resultAt - t0);
+    if (!roundTrips) return;
+    for (let i = 0; i < N; i++) {
+      const t = performance.now();
+      try {
+        const r = await kernel.execute(`${i} + 1`, { timeoutMs: 10_000 });
+        if (r.status !== "ok") throw new Error(`status ${r.status}`);
+      } catch (err) {
+        f.stopped = `execute ${i + 1} of ${N}: ${(err as Error).message}`;
+        break;
       }
-      for (let i = 0; i < N; i++) {
-        t = performance.now();
-        await kernel.request("shell", "kernel_info_request", {});
-        f.kernelInfo.push(performance.now() - t);
-      }
-    } finally {
-      await kernel.close();
+      f.execute.push(performance.now() - t);
     }
+    for (let i = 0; i < N; i++) {
+      const t = performance.now();
+      try {
+        await kernel.request("shell", "kernel_info_request", {}, { timeoutMs: 10_000 });
+      } catch (err) {
+        f.stopped = `${f.stopped ? `${f.stopped}; ` : ""}kernel_info ${i + 1} of ${N}: ${(err as Error).message}`;
+        break;
+      }
+      f.kernelInfo.push(performance.now() - t);
+    }
+  } finally {
+    await kernel.close({ graceMs: 2000 }).catch(() => undefined);
   }
-  return f;
+}
+
+function ipykernelPeer(): Peer | string {
+  const py = pythonPath();
+  const probe = spawnSync(py, ["-c", "import ipykernel, ipykernel_launcher"], { encoding: "utf8" });
+  if (probe.status !== 0) return `ipykernel not found for ${py} (apt-get install python3-ipykernel): ${(probe.stderr || probe.error?.message || "").trim().split("\n").pop()}`;
+  return { name: "ipykernel", argv: [py, "-m", "ipykernel_launcher", "-f", "{connection_file}"] };
 }
 
 async function main(): Promise<void> {
   const cwd = mkdtempSync(path.join(os.tmpdir(), "tsdl-bench-"));
   try {
-    const tslabArgv = [process.execPath, path.join(PACKAGE_ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"];
-    console.log(`kernel benchmark: ${STARTS} start(s) each, ${N} trivial execute_requests and ${N} kernel_info_requests, cwd ${cwd}`);
-    const tsdl = await measure("tsdl", undefined, cwd);
-    const tslab = await measure("tslab", tslabArgv, cwd);
+    const peers: Peer[] = [
+      { name: "tsdl", argv: undefined },
+      { name: "tslab", argv: [process.execPath, path.join(PACKAGE_ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"] },
+    ];
+    // TSDL_BENCH_BASELINE=DIR: also start the tsdl kernel of another built checkout (e.g. main), for
+    // before/after figures from one run.
+    const base = process.env.TSDL_BENCH_BASELINE;
+    if (base) peers.splice(1, 0, { name: "tsdl@base", argv: [process.execPath, path.join(base, "kernel", "bin", "tsdl.js"), "kernel", "--connection-file", "{connection_file}"] });
+    const ipy = ipykernelPeer();
+    if (typeof ipy === "string") console.log(`skipping ipykernel: ${ipy}`);
+    else peers.push(ipy);
+    console.log(`kernel benchmark: ${STARTS} starts each (interleaved), ${N} trivial execute_requests and ${N} kernel_info_requests, cwd ${cwd}; ${loadLine()}`);
+    const figures = new Map<string, Figures>(peers.map((p) => [p.name, { firstResult: [], firstReply: [], execute: [], kernelInfo: [] }]));
+    for (let s = 0; s < STARTS; s++) {
+      for (const p of peers) {
+        const f = figures.get(p.name)!;
+        try {
+          await oneStart(p, cwd, f, s === STARTS - 1);
+        } catch (err) {
+          console.log(`${p.name}: start ${s + 1} failed: ${(err as Error).message.split("\n")[0]}`);
+        }
+      }
+    }
     const rows: [string, (f: Figures) => number][] = [
-      ["start → first kernel_info_reply (median)", (f) => median(f.firstReply)],
-      ["start → ready (reply + iopub) (median)", (f) => median(f.ready)],
-      ["first execute_request (waits for preload)", (f) => f.first],
-      [`execute_request round trip, median of ${N}`, (f) => median(f.execute)],
-      [`execute_request round trip, p95 of ${N}`, (f) => quantile(f.execute, 0.95)],
-      [`kernel_info_request round trip, median of ${N}`, (f) => median(f.kernelInfo)],
-      [`kernel_info_request round trip, p95 of ${N}`, (f) => quantile(f.kernelInfo, 0.95)],
+      ["spawn → first execute_result, first start", (f) => f.firstResult[0]],
+      [`spawn → first execute_result, median of ${STARTS}`, (f) => median(f.firstResult)],
+      [`spawn → first kernel_info_reply, median of ${STARTS}`, (f) => median(f.firstReply)],
+      [`execute round trip, median of ${N}`, (f) => median(f.execute)],
+      [`execute round trip, p95 of ${N}`, (f) => quantile(f.execute, 0.95)],
+      [`kernel_info round trip, median of ${N}`, (f) => median(f.kernelInfo)],
+      [`kernel_info round trip, p95 of ${N}`, (f) => quantile(f.kernelInfo, 0.95)],
     ];
     const w = Math.max(...rows.map(([label]) => label.length));
-    console.log(`\n${"".padEnd(w)}  ${"tsdl".padStart(10)}  ${"tslab".padStart(10)}  tsdl/tslab`);
+    const names = peers.map((p) => p.name);
+    const others = names.slice(1);
+    console.log(`\n${"".padEnd(w)}  ${names.map((n) => n.padStart(10)).join("  ")}  ${others.map((n) => `tsdl/${n}`.padStart(14)).join("  ")}`);
     for (const [label, get] of rows) {
-      const a = get(tsdl);
-      const b = get(tslab);
-      console.log(`${label.padEnd(w)}  ${fmt(a).padStart(10)}  ${fmt(b).padStart(10)}  ${(a / b).toFixed(2)}`);
+      const vals = names.map((n) => get(figures.get(n)!));
+      const ratios = others.map((_, i) => (vals[0] / vals[i + 1]).toFixed(2).padStart(14));
+      console.log(`${label.padEnd(w)}  ${vals.map((v) => fmt(v).padStart(10)).join("  ")}  ${ratios.join("  ")}`);
     }
-    console.log(
-      "\ntsdl answers kernel_info from its I/O thread while the main thread loads TypeScript and runs the preload " +
-        "(tf and dl with their types); tslab answers only once its converter is built. tsdl's cells type-check " +
-        "against the preloaded tf/dl declarations; tslab's against nothing.",
-    );
+    for (const n of names) {
+      const f = figures.get(n)!;
+      console.log(`${n}: spawn → first result per start: ${f.firstResult.map((x) => x.toFixed(0)).join(", ")} ms`);
+      if (f.stopped) console.log(`${n} stopped answering: ${f.stopped}`);
+    }
+    console.log(`\nafter the run: ${loadLine()}`);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
