@@ -21,7 +21,8 @@ import type { CommMsgContent, CommOpenContent, Header, Message } from "./protoco
 /** What the comm layer needs from the kernel (injected, so tests can observe it). */
 export interface CommsDeps {
   /** Publish a comm message on iopub under `parent`. */
-  publish(type: "comm_open" | "comm_msg" | "comm_close", content: object, buffers: Uint8Array[], parent: Header | undefined): void;
+  /** Publish a comm message on iopub under `parent`; `metadata` is the message's own metadata (where the widget protocol version goes). */
+  publish(type: "comm_open" | "comm_msg" | "comm_close", content: object, buffers: Uint8Array[], parent: Header | undefined, metadata?: Record<string, unknown>): void;
   /** The header of the running (or last) cell's execute_request, if any. */
   cell(): Header | undefined;
   /** One line in the kernel's log. */
@@ -116,9 +117,10 @@ export class Comms {
         const entry = this.entry(id, target);
         this.deps.publish(
           "comm_open",
-          { comm_id: id, target_name: target, data: data ?? {}, ...(options.metadata ? { metadata: options.metadata } : {}) },
+          { comm_id: id, target_name: target, data: data ?? {} },
           options.buffers ?? [],
           this.parent(),
+          options.metadata,
         );
         this.open.set(id, entry);
         this.changed();
@@ -195,7 +197,7 @@ export class Comms {
       cell,
       send(data, options = {}) {
         if (closed) return;
-        comms.deps.publish("comm_msg", { comm_id: id, data, ...(options.metadata ? { metadata: options.metadata } : {}) }, options.buffers ?? [], comms.parent());
+        comms.deps.publish("comm_msg", { comm_id: id, data }, options.buffers ?? [], comms.parent(), options.metadata);
       },
       close(data = {}) {
         if (closed) return;

@@ -144,8 +144,8 @@ class Kernel {
   private preloadError: ErrorContent | undefined;
   /** Open comms and comm targets (widgets); see comms.ts. */
   private readonly comms: Comms = new Comms({
-    publish: (type, content, buffers, parent) => {
-      const msg = newMessage(type, content, this.session, parent) as Message;
+    publish: (type, content, buffers, parent, metadata) => {
+      const msg = newMessage(type, content, this.session, parent, metadata) as Message;
       msg.buffers = buffers;
       this.send("iopub", [], msg);
     },

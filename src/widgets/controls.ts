@@ -33,6 +33,21 @@ export abstract class ValueWidget<V> extends Widget {
     this.set({ value: v });
   }
 
+  /** The label beside the control. */
+  get description(): string {
+    return this.get("description") as string;
+  }
+  set description(v: string) {
+    this.set({ description: v });
+  }
+  /** True greys the control out. */
+  get disabled(): boolean {
+    return this.get("disabled") as boolean;
+  }
+  set disabled(v: boolean) {
+    this.set({ disabled: v });
+  }
+
   /** Call `fn` with each new value (from the front end or the kernel); returns a function that stops it. */
   onChange(fn: (value: V, change: Change<V>) => void): () => void {
     return this.observe((c) => fn(c.new as V, c as Change<V>), "value");
@@ -75,8 +90,30 @@ export interface SliderOptions<V extends number> extends ControlOptions {
   continuous_update?: boolean;
 }
 
+/** A value widget with a range: `min`, `max` and `step`, settable. */
+export abstract class RangeWidget extends ValueWidget<number> {
+  get min(): number {
+    return this.get("min") as number;
+  }
+  set min(v: number) {
+    this.set({ min: v });
+  }
+  get max(): number {
+    return this.get("max") as number;
+  }
+  set max(v: number) {
+    this.set({ max: v });
+  }
+  get step(): number {
+    return this.get("step") as number;
+  }
+  set step(v: number) {
+    this.set({ step: v });
+  }
+}
+
 /** A slider for a float: `new FloatSlider({ min: 0, max: 1, step: 0.01, value: 0.5, description: "p" })`. */
-export class FloatSlider extends ValueWidget<number> {
+export class FloatSlider extends RangeWidget {
   constructor(options: SliderOptions<number> = {}) {
     super("FloatSlider", attrs("FloatSlider", options as never, "SliderStyle"));
   }
@@ -86,7 +123,7 @@ export class FloatSlider extends ValueWidget<number> {
 }
 
 /** A slider for an integer. */
-export class IntSlider extends ValueWidget<number> {
+export class IntSlider extends RangeWidget {
   constructor(options: SliderOptions<number> = {}) {
     super("IntSlider", attrs("IntSlider", options as never, "SliderStyle"));
   }
@@ -99,7 +136,7 @@ export class IntSlider extends ValueWidget<number> {
  * A slider on a log scale: `value` is the number itself, `min` and `max` are exponents of `base`
  * (`new FloatLogSlider({ min: -4, max: 0, value: 0.01 })` spans 1e-4 … 1).
  */
-export class FloatLogSlider extends ValueWidget<number> {
+export class FloatLogSlider extends RangeWidget {
   constructor(options: SliderOptions<number> & { base?: number } = {}) {
     super("FloatLogSlider", attrs("FloatLogSlider", options as never, "SliderStyle"));
   }
@@ -142,7 +179,7 @@ export class HTML extends ValueWidget<string> {
 }
 
 /** A play button that counts `value` from `min` to `max`, one `step` every `interval` ms. */
-export class Play extends ValueWidget<number> {
+export class Play extends RangeWidget {
   constructor(options: ControlOptions & { value?: number; min?: number; max?: number; step?: number; interval?: number; repeat?: boolean; playing?: boolean } = {}) {
     super("Play", attrs("Play", options as never, "DescriptionStyle"));
   }

@@ -5,7 +5,7 @@
  */
 export { Widget, ref, widgetById, allWidgets, ensureTargets, widgetStateSnapshot, removeBuffers, putBuffers, PROTOCOL_VERSION, WIDGET_TARGET, CONTROL_TARGET, WIDGET_VIEW_MIME, UPDATE_INTERVAL_MS } from "./widget";
 export type { WidgetState, Change } from "./widget";
-export { ValueWidget, FloatSlider, FloatLogSlider, IntSlider, Dropdown, Checkbox, Button, Play, Text, Label, HTML, HBox, VBox } from "./controls";
+export { ValueWidget, RangeWidget, FloatSlider, FloatLogSlider, IntSlider, Dropdown, Checkbox, Button, Play, Text, Label, HTML, HBox, VBox } from "./controls";
 export type { ControlOptions, SliderOptions, LayoutKey } from "./controls";
 export { Output } from "./output";
 export type { OutputJson } from "./output";
