@@ -157,7 +157,7 @@ function controlFor(name: string, spec: ControlSpec): ValueWidget<unknown> {
  * `dl.widgets.interact(({ lr, epochs }) => ..., { lr: [1e-4, 1, "log"], epochs: [1, 50, 1] })`.
  * Runs `fn` once at once; the result displays as a cell's last value.
  */
-export function interact<P extends Record<string, ControlSpec>>(fn: (values: ValuesOf<P>) => unknown, params: P, options: InteractOptions = {}): Interactive<ValuesOf<P>> {
+export function interact<const P extends Record<string, ControlSpec>>(fn: (values: ValuesOf<P>) => unknown, params: P, options: InteractOptions = {}): Interactive<ValuesOf<P>> {
   if (params === null || typeof params !== "object") throw new TypeError(`interact: expected an object of parameters, found ${String(params)}`);
   const controls: Record<string, ValueWidget<unknown>> = {};
   for (const [name, spec] of Object.entries(params)) controls[name] = controlFor(name, spec);
