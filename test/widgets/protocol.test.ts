@@ -217,6 +217,7 @@ describe("rate limiting", () => {
     const o = JSON.parse(r.stdout.trim()) as { n: number; sent: number; ms: number; id: string };
     assert.ok(o.n > 2000, `set ${o.n} times`);
     const ups = msgs.filter((m) => m.header.msg_type === "comm_msg" && commOf(m) === o.id && dataOf(m).method === "update");
+    console.log(`rate limit: ${o.n} value writes in ${o.ms} ms left as ${ups.length} update messages`);
     assert.ok(ups.length - o.sent <= 1, "what the cell counted, plus the flush at its end");
     assert.ok(ups.length <= o.ms / 30 + 3, `${ups.length} updates in ${o.ms} ms: at most one per 30 ms`);
     assert.ok(ups.length >= 5, "updates flowed during the loop, not only at the end");
