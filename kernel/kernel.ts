@@ -424,12 +424,12 @@ class Kernel {
         if (options.update && options.displayId === undefined) {
           throw new Error("display update needs a display id");
         }
-        // An Output widget that captures takes the display (checked as JSON first, as below).
-        JSON.stringify(bundle);
-        if (this.comms.capture({ type: "display", bundle, displayId: options.displayId, update: options.update === true })) return;
         // Serialize here, so a bundle that is not JSON fails in the caller's cell with a clear error.
         const msg = newMessage(options.update ? "update_display_data" : "display_data", content, this.session, t.header);
-        this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialize(msg as Message) });
+        const serialized = serialize(msg as Message);
+        // An Output widget that captures takes the display instead (see src/widgets/output.ts).
+        if (this.comms.capture({ type: "display", bundle, displayId: options.displayId, update: options.update === true })) return;
+        this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialized });
       },
       input: (prompt: string, options?: { password?: boolean }) => this.input(prompt, options?.password ?? false),
     };
