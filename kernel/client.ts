@@ -400,6 +400,18 @@ export class KernelClient {
     return this.send(this.socketFor(channel), frames);
   }
 
+  /**
+   * Send a message that has no reply on shell (comm_open, comm_msg, comm_close, as a front end
+   * does), its `buffers` as extra binary frames. Returns the message, so its msg_id is known.
+   */
+  async sendShell<T extends string, C>(msgType: T, content: C, buffers: Uint8Array[] = []): Promise<Message<T, C>> {
+    this.assertUsable();
+    const msg = newMessage(msgType, content, this.session);
+    msg.buffers = buffers;
+    await this.sendMessage(this.shell, msg as unknown as Message);
+    return msg;
+  }
+
   /** Send any message on shell or control and wait for the message whose parent it is on that channel. */
   async requestMessage(
     channel: "shell" | "control",

@@ -19,8 +19,8 @@ import { requireWithCodeCache } from "./code-cache";
 import { isComplete, type TsParser } from "./is-complete";
 import type { HistoryRequest, IsCompleteReply, IsCompleteRequest, Message } from "./protocol";
 
-/** The msg_types `earlyReply` can answer (kernel_info, interrupt and shutdown are always answered by the I/O thread). */
-export const EARLY_TYPES: ReadonlySet<string> = new Set(["history_request", "is_complete_request", "comm_info_request"]);
+/** The msg_types `earlyReply` can answer (kernel_info, comm_info, interrupt and shutdown are always answered by the I/O thread). */
+export const EARLY_TYPES: ReadonlySet<string> = new Set(["history_request", "is_complete_request"]);
 
 /**
  * The reply content for `msg` while no cell has run and no comm is open, or undefined when the
@@ -35,9 +35,6 @@ export function earlyReply(msg: Message): object | undefined {
       if (access !== "tail" && access !== "range" && access !== "search") return undefined;
       return { status: "ok", history: [] };
     }
-    case "comm_info_request":
-      // "A dictionary of the comms, indexed by uuids": none before the first cell.
-      return { status: "ok", comms: {} };
     case "is_complete_request":
       return isCompleteReply(String((content as Partial<IsCompleteRequest>).code ?? ""));
     default:

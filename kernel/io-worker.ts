@@ -52,6 +52,8 @@ export type ToIo =
   | { type: "pong"; id: number }
   /** The main thread has started (preload done): from now on it answers every request. */
   | { type: "started" }
+  /** The open comms and comm targets changed (comm_info_request is answered here from them). */
+  | { type: "comms"; comms: Record<string, { target_name: string }>; targets: string[] }
   | { type: "close" };
 
 /** Messages the I/O thread sends to the main thread. */
@@ -114,6 +116,21 @@ function main(): void {
     return `a replay (${r.signature !== "" ? "its signature was" : "its msg_id was"} already seen; msg_id ${JSON.stringify(r.msg.header.msg_id).slice(0, 80)}, ${r.msg.header.msg_type.slice(0, 80)})`;
   };
   let kernelInfo = data.kernelInfo;
+  // The open comms, as the main thread last reported them, so comm_info_request is answered at
+  // once, also during start-up and while a cell runs. A front-end comm_open for a registered
+  // target counts at once (the main thread may not have handled it yet); comm_close likewise.
+  let comms: Record<string, { target_name: string }> = {};
+  let commTargets = new Set<string>();
+  const noteComm = (msg: Message) => {
+    const c = msg.content as { comm_id?: unknown; target_name?: unknown };
+    if (typeof c?.comm_id !== "string") return;
+    if (msg.header.msg_type === "comm_open" && typeof c.target_name === "string" && commTargets.has(c.target_name) && !(c.comm_id in comms)) {
+      comms = { ...comms, [c.comm_id]: { target_name: c.target_name } };
+    } else if (msg.header.msg_type === "comm_close" && c.comm_id in comms) {
+      comms = { ...comms };
+      delete comms[c.comm_id];
+    }
+  };
   const post = (m: FromIo, transfer?: Transferable[]) => port.postMessage(m, transfer as never);
 
   const opts = { linger: LINGER_MS };
@@ -263,6 +280,17 @@ function main(): void {
         await reply(sock, ids, msg, kernelInfo);
         publishStatus("idle", msg.header);
         return true;
+      case "comm_info_request": {
+        // "Optional, the target name": only comms of that target when given.
+        const target = (msg.content as { target_name?: unknown }).target_name;
+        const listed = Object.fromEntries(
+          Object.entries(comms).filter(([, c]) => typeof target !== "string" || target === "" || c.target_name === target),
+        );
+        publishStatus("busy", msg.header);
+        await reply(sock, ids, msg, { status: "ok", comms: listed });
+        publishStatus("idle", msg.header);
+        return true;
+      }
       case "interrupt_request":
         publishStatus("busy", msg.header);
         interruptMain();
@@ -324,6 +352,7 @@ function main(): void {
           continue;
         }
         if (channel === "shell") shellForwarded = true;
+        if (r.msg.header.msg_type === "comm_open" || r.msg.header.msg_type === "comm_close") noteComm(r.msg);
         post({ type: "request", channel, msg: r.msg, ids: r.identities });
       }
     } catch (err) {
@@ -425,6 +454,10 @@ function main(): void {
         return;
       case "started":
         mainStarted = true;
+        return;
+      case "comms":
+        comms = m.comms;
+        commTargets = new Set(m.targets);
         return;
       case "close":
         void close();

@@ -22,7 +22,9 @@ import path from "node:path";
 import { inspect } from "node:util";
 import { Worker } from "node:worker_threads";
 import { isDisplayHandle, registerHost, toBundle, type MimeBundle, type NotebookHost } from "../src/display";
+import { registerCommHost } from "../src/widgets/comm";
 import { SLOTS } from "./busy";
+import { Comms } from "./comms";
 import { readConnectionFile } from "./connection";
 import { Executor, codePointsToUtf16, utf16ToCodePoints, type CellOutcome } from "./executor";
 import type { FromIo, IoWorkerData, ToIo } from "./io-worker";
@@ -141,6 +143,20 @@ class Kernel {
   private finished!: () => void;
   private readonly done = new Promise<void>((r) => (this.finished = r));
   private preloadError: ErrorContent | undefined;
+  /** Open comms and comm targets (widgets); see comms.ts. */
+  private readonly comms: Comms = new Comms({
+    publish: (type, content, buffers, parent, metadata) => {
+      const msg = newMessage(type, content, this.session, parent, metadata) as Message;
+      msg.buffers = buffers;
+      this.send("iopub", [], msg);
+    },
+    cell: () => this.target?.header,
+    log: logLine,
+    writeError: (cell, text) => {
+      if (cell) this.toIo({ type: "stream", name: "stderr", text, parent: cell });
+    },
+    changed: (comms, targets) => this.toIo({ type: "comms", comms, targets }),
+  });
 
   constructor(info: ReturnType<typeof readConnectionFile>) {
     const data: IoWorkerData = { connection: info, session: this.session, kernelInfo: kernelInfo(), busy: this.busy };
@@ -197,6 +213,9 @@ class Kernel {
       (err: Error) => logLine(`no TensorFlow.js backend: ${err.message}`),
     );
     registerHost(this.host());
+    registerCommHost(this.comms.host());
+    // The widget targets (jupyter.widget, jupyter.widget.control) exist before the first cell.
+    dl.widgets.ensureTargets();
     this.executor = new Executor({ cwd: process.cwd(), root: PACKAGE_ROOT, libraryEntry: LIBRARY_ENTRY, busyFlag: this.busy });
     phase("typescript+converter");
     // Choosing the wasm backend is half waiting (its module compiles and its threads start in the
@@ -254,6 +273,12 @@ class Kernel {
 
   private onRequest(r: Request): void {
     if (this.shuttingDown) return;
+    if (this.readyDone && r.channel === "shell" && r.msg.header.msg_type.startsWith("comm_") && r.msg.header.msg_type !== "comm_info_request") {
+      // Comm messages do not wait behind a cell: a widget moved while a cell awaits reaches its
+      // handler at once (still in arrival order: the I/O thread posts them in order).
+      this.handleComm(r);
+      return;
+    }
     if (r.channel === "control" && r.msg.header.msg_type !== "execute_request") {
       // Control requests do not wait behind cells (cells always run one at a time, in order).
       void this.handle(r);
@@ -299,19 +324,15 @@ class Kernel {
         case "history_request":
           this.reply(r, this.historyReply(content as unknown as HistoryRequest));
           break;
-        case "comm_info_request":
-          void (content as CommInfoRequest);
-          this.reply(r, { status: "ok", comms: {} });
-          break;
-        case "comm_open": {
-          // "If the target_name key is not found on the receiving side, then it should
-          // immediately reply with a comm_close message to avoid an inconsistent state."
-          const commId = (content as { comm_id?: unknown }).comm_id;
-          if (typeof commId === "string") this.publish("comm_close", { comm_id: commId, data: {} }, msg.header);
+        case "comm_info_request": {
+          const target = (content as CommInfoRequest).target_name;
+          this.reply(r, { status: "ok", comms: this.comms.info(typeof target === "string" ? target : undefined) });
           break;
         }
+        case "comm_open":
         case "comm_msg":
         case "comm_close":
+          this.comms.handle(msg);
           break;
         default:
           if (msg.header.msg_type.endsWith("_request")) {
@@ -334,6 +355,16 @@ class Kernel {
       });
     } finally {
       this.publish("status", { execution_state: "idle" }, msg.header);
+    }
+  }
+
+  /** A comm message that arrived after start-up: handled at once, with its busy/idle. */
+  private handleComm(r: Request): void {
+    this.publish("status", { execution_state: "busy" }, r.msg.header);
+    try {
+      this.comms.handle(r.msg);
+    } finally {
+      this.publish("status", { execution_state: "idle" }, r.msg.header);
     }
   }
 
@@ -361,6 +392,7 @@ class Kernel {
    * computation still reaches the notebook while the computation runs.
    */
   writeStream(name: "stdout" | "stderr", text: string): void {
+    if (text !== "" && !this.target?.silent && this.comms.capture({ type: "stream", name, text })) return;
     const t = this.target;
     if (!t) {
       // Not in any cell yet (preload): keep it in the kernel's log.
@@ -419,7 +451,10 @@ class Kernel {
         }
         // Serialize here, so a bundle that is not JSON fails in the caller's cell with a clear error.
         const msg = newMessage(options.update ? "update_display_data" : "display_data", content, this.session, t.header);
-        this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialize(msg as Message) });
+        const serialized = serialize(msg as Message);
+        // An Output widget that captures takes the display instead (see src/widgets/output.ts).
+        if (this.comms.capture({ type: "display", bundle, displayId: options.displayId, update: options.update === true })) return;
+        this.toIo({ type: "send", channel: "iopub", ids: [], msg: serialized });
       },
       clear: (wait: boolean) => {
         const t = this.target;
@@ -519,6 +554,8 @@ class Kernel {
     }
     if (outcome.status === "error") error = outcome.error;
     if (storeHistory) this.history.push({ count, code: c.code, output });
+    // Widget updates the cell coalesced leave before its reply.
+    this.comms.flush();
     if (error) {
       if (!silent) this.publish("error", error, r.msg.header);
       this.reply(r, { status: "error", execution_count: count, ...error });

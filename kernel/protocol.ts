@@ -352,17 +352,33 @@ export interface InputReplyContent {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Comms (we keep none open)
+// Comms ("Custom Messages"; kernel/comms.ts). Either side may send each of the three.
 // ---------------------------------------------------------------------------------------------
 
+/** comm_open: "The comm_id must be a uuid" ... "target_name is the name of the comm target". */
 export interface CommOpenContent {
+  /** "A unique uuid for the comm" */
   comm_id: string;
+  /** "The target_name key is used to select a handler"; an unknown target is answered by comm_close. */
   target_name: string;
+  /** "The data key is always a dict and can be any extra JSON information used in initialization of the comm." */
+  data: Record<string, unknown>;
+  /** "The optional target_module key is used to select a module that is responsible for handling the target_name." */
+  target_module?: string;
+}
+
+/** comm_msg: "Comm messages are one-way communications to update comm state, used for synchronizing widget state, or simply requesting actions of a comm's counterpart." */
+export interface CommMsgContent {
+  /** The comm the message belongs to. */
+  comm_id: string;
+  /** "Essentially, each comm pair defines their own message specification implemented inside the data dict." */
   data: Record<string, unknown>;
 }
 
+/** comm_close: "Since comms live on both sides, when a comm is destroyed the other side must be notified." */
 export interface CommCloseContent {
   comm_id: string;
+  /** "Like comm_open, comm_close may carry extra data." */
   data: Record<string, unknown>;
 }
 
@@ -411,6 +427,8 @@ export interface IopubContents {
   execute_result: ExecuteResultContent;
   error: ErrorOutputContent;
   clear_output: ClearOutputContent;
+  comm_open: CommOpenContent;
+  comm_msg: CommMsgContent;
   comm_close: CommCloseContent;
   iopub_welcome: IopubWelcomeContent;
 }

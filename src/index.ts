@@ -27,5 +27,7 @@ export { summary } from "./models";
 export * as train from "./train";
 // Figures that render themselves (every notebook).
 export * as plot from "./plot";
+// Interactive widgets (ipywidgets' protocol): sliders, interact, Output (notebooks 01, 03).
+export * as widgets from "./widgets";
 
 export { version } from "./version";

@@ -13,6 +13,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import schemaJson from "./nbformat.v4.schema.json";
+import widgetStateJson from "./widget-state.v2.schema.json";
 
 /** The official nbformat v4 schema object, as copied into the repository. */
 export const NBFORMAT_V4_SCHEMA: Record<string, unknown> = schemaJson as Record<string, unknown>;
@@ -55,8 +56,28 @@ export class NotebookValidationError extends Error {
  */
 export function validateNotebook(nb: unknown): string[] {
   const validate = schemaFor();
-  if (validate(nb)) return [];
-  return describe(validate.errors ?? [], nb);
+  const problems = validate(nb) ? [] : describe(validate.errors ?? [], nb);
+  return [...problems, ...validateWidgetState(nb)];
+}
+
+/** The MIME type under which notebooks keep their widgets' state (`metadata.widgets`), as nbclient writes it. */
+export const WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json";
+
+let widgetStateCheck: ValidateFunction | undefined;
+
+/** Problems with `metadata.widgets[WIDGET_STATE_MIME]` against ipywidgets' widget state schema v2 (none when absent). */
+export function validateWidgetState(nb: unknown): string[] {
+  const widgets = (nb as { metadata?: { widgets?: Record<string, unknown> } } | null)?.metadata?.widgets;
+  if (widgets === undefined) return [];
+  const at = `/metadata/widgets/${WIDGET_STATE_MIME.replace(/\//g, "~1")}`;
+  if (widgets === null || typeof widgets !== "object" || !(WIDGET_STATE_MIME in widgets)) return [`/metadata/widgets: must hold ${WIDGET_STATE_MIME}`];
+  if (!widgetStateCheck) {
+    const { $schema: _draft07, ...schema } = widgetStateJson as Record<string, unknown>;
+    widgetStateCheck = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  }
+  const state = widgets[WIDGET_STATE_MIME];
+  if (widgetStateCheck(state)) return [];
+  return (widgetStateCheck.errors ?? []).map((e) => format(e, state, at));
 }
 
 /** Throws `NotebookValidationError` naming `file` unless `nb` is valid. */

@@ -14,6 +14,7 @@ import { highlightStylesheet, katexStylesheet, plotlyBundleGzipBase64, plotlyBun
 import { highlightCode, renderLatex, renderMarkdown, svgDataUrl } from "./markdown";
 import { BASE_CSS, REPORT_CSS, htmlHead } from "./style";
 import { escapeHtml, stripAnsi, terminalTextToHtml } from "./text";
+import { WIDGET_CSS, WIDGET_VIEW_MIME, storedWidgetState, viewModelId, widgetScripts } from "./widgets";
 
 /** The plotly MIME type. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -54,6 +55,8 @@ export interface RenderOptions {
    * unpacked in the page by the browser's DecompressionStream. "plain": the script as is.
    */
   plotly?: PlotlyEmbedding;
+  /** How html-manager's widget bundle goes in (only when the notebook has widgets): "gzip" (default) or "plain". */
+  widgets?: PlotlyEmbedding;
 }
 
 /** What the runner records in `metadata.tsdl.run` and the report shows in its header. */
@@ -71,11 +74,16 @@ export interface RunSummary {
 class PageState {
   plotlyCount = 0;
   figureId = 0;
+  /** Model ids in the notebook's stored widget state (a widget view of another model shows its fallback). */
+  widgetModels = new Set<string>();
+  widgetCount = 0;
 }
 
 /** Renders a notebook (in-memory or on-disk form) as one self-contained HTML page. */
 export function renderNotebookHtml(nb: Notebook, options: RenderOptions = {}): string {
   const state = new PageState();
+  const widgetState = storedWidgetState(nb.metadata as Record<string, unknown>);
+  for (const id of Object.keys(widgetState?.state ?? {})) state.widgetModels.add(id);
   const cells = nb.cells.map((cell) => renderCell(cell, state)).join("\n");
   const title = options.title ?? notebookTitle(nb, options.fileName);
   const run = (nb.metadata.tsdl as { run?: RunSummary } | undefined)?.run;
@@ -87,17 +95,20 @@ export function renderNotebookHtml(nb: Notebook, options: RenderOptions = {}): s
     .filter(Boolean)
     .join(" · ");
   const plotly = state.plotlyCount > 0 ? plotlyScripts(options.plotly ?? "gzip") : "";
+  const widgets = state.widgetCount > 0 && widgetState ? widgetScripts(jsonForScript(widgetState), options.widgets ?? "gzip") : "";
   return `${htmlHead({ title, csp: CSP, generator: "tsdl report" })}
 <style>${BASE_CSS}${REPORT_CSS}</style>
 <style>${katexStylesheet()}</style>
 <style>${highlightStylesheet()}</style>
+${widgets ? `<style>${WIDGET_CSS}</style>` : ""}
 </head>
-<body data-plotly-charts="${state.plotlyCount}">
+<body data-plotly-charts="${state.plotlyCount}" data-widget-views="${state.widgetCount}">
 <main>
 <header class="report"><div class="file">${escapeHtml(options.fileName ? path.basename(options.fileName) : title)}</div><div class="run-summary muted">${summary}</div></header>
 ${cells}
 </main>
 ${plotly}
+${widgets}
 </body>
 </html>
 `;
@@ -209,8 +220,16 @@ function imageSize(metadata: Record<string, unknown>, mime: string): string {
 }
 
 function renderBundle(data: NbMimeBundle, metadata: Record<string, unknown>, state: PageState, kind: string): string {
-  const mime = pickMime(data);
   const cls = `output ${kind === "execute_result" ? "execute-result" : "display-data"}`;
+  const modelId = viewModelId(data[WIDGET_VIEW_MIME]);
+  if (modelId !== undefined && state.widgetModels.has(modelId)) {
+    // Drawn by html-manager from the stored state; the rest of the bundle shows until then.
+    state.widgetCount++;
+    const { [WIDGET_VIEW_MIME]: view, ...rest } = data;
+    const fallback = pickMime(rest) ? renderBundle(rest, metadata, state, kind) : "";
+    return `<div class="${cls} tsdl-widget"><script type="${WIDGET_VIEW_MIME}">${jsonForScript(view)}</script><div class="tsdl-widget-fallback">${fallback}</div></div>`;
+  }
+  const mime = pickMime(data);
   if (mime === undefined) {
     return `<div class="${cls}"><p class="unsupported">[no displayable MIME type: ${escapeHtml(Object.keys(data).join(", ") || "empty bundle")}]</p></div>`;
   }

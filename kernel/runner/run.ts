@@ -18,6 +18,7 @@ import { joinText, type CodeCell, type ErrorOutput, type LanguageInfo, type Note
 import type { RunSummary } from "../report/render";
 import { stripAnsi } from "../report/text";
 import { OutputCollector, DEFAULT_MAX_OUTPUT_CHARS, DEFAULT_MAX_STREAM_CHARS } from "./outputs";
+import { WidgetStateCollector } from "./widgets";
 
 /** How a run ended. */
 export type RunStatus = RunSummary["status"];
@@ -100,7 +101,10 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
   nb.metadata.kernelspec = { ...KERNELSPEC_METADATA };
 
   const result: RunResult = { notebook: nb, status: "ok", durationSeconds: 0, errors: [], executed: 0 };
+  const widgets = new WidgetStateCollector();
   const finish = (): RunResult => {
+    // The widgets' last state, as nbclient stores it (or none: no stale state from the source).
+    widgets.store(nb.metadata as Record<string, unknown>);
     result.durationSeconds = (performance.now() - t0) / 1000;
     const summary: RunSummary = { status: result.status, started, duration_s: Math.round(result.durationSeconds * 1000) / 1000 };
     if (result.failedCell !== undefined) summary.failed_cell = result.failedCell;
@@ -125,6 +129,7 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
   }
   result.kernelPid = kernel.pid;
   options.onKernelStarted?.(kernel.pid);
+  kernel.onIopubMessage((m) => widgets.handle(m));
   try {
     try {
       const info = await kernel.request("shell", "kernel_info_request", {}, { timeoutMs: 30_000 });
