@@ -7,7 +7,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { allPackages } from "./helpers/components";
@@ -63,4 +63,14 @@ test("under CI=true the same run fails and names what is missing", { timeout: 30
   }
   assert.match(out, /CI=true and a test component is missing, and under CI nothing may skip/);
   assert.match(out, /^\d+ passed, [1-9]\d* failed, 0 skipped$/m);
+});
+
+test("the README's one install line and .ci/run name every package that a component needs", () => {
+  const root = path.join(__dirname, "..", "..");
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  assert.ok(readme.includes("\nsudo apt-get install " + allPackages().join(" ") + "\n"), "README's quick start line lists allPackages()");
+  const ci = readFileSync(path.join(root, ".ci", "run"), "utf8");
+  const listed = /PKGS=\(([^)]*)\)/.exec(ci)?.[1].split(/\s+/).filter(Boolean) ?? [];
+  assert.deepEqual([...listed].sort(), [...allPackages()].sort(), ".ci/run installs exactly the components' packages");
+  assert.match(ci, /^export CI=true$/m, ".ci/run fails on a skip");
 });
