@@ -6,6 +6,8 @@
  * - `tsdl start`: the main job (`npm start`): every notebook in notebooks/ to reports/ (runner).
  * - `tsdl run NOTEBOOK...` and `tsdl report NOTEBOOK.ipynb`: the runner and the report renderer
  *   (kernel/runner, kernel/report); each parses its own arguments and returns its exit code.
+ * - `tsdl notebooks [DIR] [--force]`: copies the walkthrough notebooks into a folder of the user's
+ *   (kernel/notebooks-command.ts).
  */
 
 const USAGE = `usage:
@@ -17,7 +19,8 @@ const USAGE = `usage:
                                            the main job: run notebooks/ to reports/ (npm start)
   tsdl run NOTEBOOK.ipynb... [--out DIR] [--html] [--timeout S] [--allow-errors]
                                            execute notebooks headless (--help for more)
-  tsdl report NOTEBOOK.ipynb [-o FILE.html] a notebook as one offline HTML file (--help for more)`;
+  tsdl report NOTEBOOK.ipynb [-o FILE.html] a notebook as one offline HTML file (--help for more)
+  tsdl notebooks [DIR] [--force]           copy the walkthrough notebooks into DIR (default ./tsdl-notebooks)`;
 
 /** Fail with a message and exit code 2 (bad usage). */
 class UsageError extends Error {}
@@ -76,6 +79,9 @@ async function dispatch(argv: string[]): Promise<void> {
       return;
     case "report":
       process.exitCode = await (require("./report/command") as typeof import("./report/command")).reportCommand(rest);
+      return;
+    case "notebooks":
+      process.exitCode = (require("./notebooks-command") as typeof import("./notebooks-command")).notebooksCommand(rest);
       return;
     case "start":
       // The main job (npm start): every notebook to reports/ (kernel/runner/command.ts).

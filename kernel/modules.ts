@@ -3,11 +3,18 @@
  * `@tensorflow/tfjs` is installed; cells still import both, with types.
  *
  * - `tsdl` always means this package (`dist/src/index.js`, types `dist/src/index.d.ts`), and
- *   `@tensorflow/*` always means this package's copy: `tf` in a cell must be the very instance the
- *   library uses, or there would be two backend registries and two sets of tensors.
- * - Any other package missing from `<cwd>/node_modules` falls back to this package's
- *   `node_modules` (so `@types/node` and the library's dependencies type-check); a package the
- *   notebook's folder does have is used from there.
+ *   `@tensorflow/*` always means the copy this package itself loads: `tf` in a cell must be the
+ *   very instance the library uses, or there would be two backend registries and two sets of
+ *   tensors.
+ * - Any other package missing from `<cwd>/node_modules` falls back to the one this package would
+ *   load (so `@types/node` and the library's dependencies type-check); a package the notebook's
+ *   folder does have is used from there.
+ *
+ * "The one this package loads" is found the way Node finds it from the package root: the first of
+ * `<root>/node_modules`, `<root>/../node_modules`, ... that holds it. In a git clone that is
+ * `<root>/node_modules`; after `npm install tsdl.tgz` in a project, npm hoists tsdl's dependencies
+ * beside it (`<project>/node_modules/@tensorflow/tfjs`), and after `npm install -g` they sit
+ * inside it. Mirroring Node's own lookup keeps the type checker and `require` on the same copy.
  *
  * The same rule is applied twice: to the TypeScript compiler's file system (`ts.sys`), so types
  * resolve, and to the `require` that compiled cells call, so values do.
@@ -16,18 +23,28 @@ import { existsSync } from "node:fs";
 import Module from "node:module";
 import path from "node:path";
 
+/** Node's `node_modules` lookup folders for a module in `dir`, nearest first (as `require` uses). */
+export function nodeModulePaths(dir: string): string[] {
+  return (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(dir);
+}
+
 /** Maps paths under `<cwd>/node_modules` to where the package really is. */
 export class ModuleMap {
   private readonly cwdModules: string;
   private readonly rootModules: string;
+  /** Where Node looks for this package's dependencies, nearest first. */
+  private readonly rootLookup: string[];
   private exists = new Map<string, boolean>();
 
   constructor(
     readonly cwd: string,
     readonly root: string,
+    /** Injected so tests can count or fake the file system's answers. */
+    private readonly pathExists: (p: string) => boolean = existsSync,
   ) {
     this.cwdModules = path.join(cwd, "node_modules");
     this.rootModules = path.join(root, "node_modules");
+    this.rootLookup = nodeModulePaths(root);
   }
 
   /** Forget cached existence checks (called before each cell, so newly installed packages are seen). */
@@ -38,10 +55,18 @@ export class ModuleMap {
   private has(p: string): boolean {
     let v = this.exists.get(p);
     if (v === undefined) {
-      v = existsSync(p);
+      v = this.pathExists(p);
       this.exists.set(p, v);
     }
     return v;
+  }
+
+  /**
+   * The `node_modules` folder from which Node, starting at this package, would load `pkg` (a
+   * package or a scope such as `@types`); `<root>/node_modules` when none holds it.
+   */
+  modulesFolderFor(pkg: string): string {
+    return this.rootLookup.find((dir) => this.has(path.join(dir, pkg))) ?? this.rootModules;
   }
 
   /** True for packages that always come from this package: `tsdl` and `@tensorflow/*`. */
@@ -55,22 +80,23 @@ export class ModuleMap {
     return parts[0].startsWith("@") && parts.length > 1 ? `${parts[0]}/${parts[1]}` : parts[0];
   }
 
-  /** Where `p` really is: itself, or its counterpart in this package. */
+  /** Where `p` really is: itself, or the counterpart this package would load. */
   map(p: string): string {
     if (typeof p !== "string") return p;
-    if (p === this.cwdModules) return this.has(p) ? p : this.rootModules;
+    if (p === this.cwdModules) {
+      // The compiler looks inside only if the folder exists: answer for the nearest real one.
+      return this.has(p) ? p : (this.rootLookup.find((d) => this.has(d)) ?? this.rootModules);
+    }
     if (!p.startsWith(this.cwdModules + path.sep)) return p;
     const rest = p.slice(this.cwdModules.length + 1);
     const pkg = ModuleMap.packageName(rest);
     if (pkg === "tsdl") return path.join(this.root, rest.slice("tsdl".length));
-    if (ModuleMap.pinned(pkg)) return path.join(this.rootModules, rest);
     if (pkg === "" || pkg.startsWith(".")) return p;
+    if (ModuleMap.pinned(pkg)) return path.join(this.modulesFolderFor(pkg), rest);
     if (this.has(path.join(this.cwdModules, pkg))) return p;
-    if (pkg.startsWith("@") && !pkg.includes("/")) {
-      // a scope folder such as `@types`: present if either side has it
-      return this.has(p) ? p : path.join(this.rootModules, rest);
-    }
-    return path.join(this.rootModules, rest);
+    // A scope folder such as `@types` is present if either side has it.
+    if (pkg.startsWith("@") && !pkg.includes("/") && this.has(p)) return p;
+    return path.join(this.modulesFolderFor(pkg), rest);
   }
 }
 

@@ -7,6 +7,16 @@
  * dependencies: their install downloads libtensorflow, which fails on an offline machine, and npm
  * then skips them quietly. `TSDL_BACKEND=<name>` forces one backend.
  *
+ * The kernel calls `initBackend()` before the first cell. A plain script gets the same choice the
+ * way TensorFlow.js users ask for one, `await tf.ready()`: importing tsdl makes tfjs's `ready()` run
+ * `initBackend()` when no backend has been chosen yet (`hookReady`). Why not register tsdl's
+ * backends with tfjs priorities and let tfjs's own pick (the highest-priority registered backend
+ * that initialises) do it? The node backends register themselves only when their package is
+ * loaded, which starts libtensorflow (a second or more) in every script that imports tsdl, even one
+ * that then picks a backend itself; and tsdl's wasm set-up (threads, kernels) happens when it is
+ * chosen. A script that never asks runs on tfjs's synchronous pick, `cpu`; training there warns
+ * once with the fix (`warnIfUnchosenCpu`).
+ *
  * Introduced in notebook 01.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -98,6 +108,10 @@ export const defaultLoader: BackendLoader = {
 };
 
 let current: BackendInfo | null = null;
+/** True while `initBackend` runs (its own `tf.setBackend` and `tf.ready` calls pass through the hooks). */
+let choosing = false;
+/** True once the script called `tf.setBackend` itself: its choice, not to be warned about. */
+let chosenByScript = false;
 
 function format(attempts: BackendAttempt[]): string {
   const width = Math.max(...attempts.map((a) => a.name.length));
@@ -125,6 +139,15 @@ export async function initBackend(
   options: { env?: NodeJS.ProcessEnv; loader?: BackendLoader; force?: boolean } = {},
 ): Promise<BackendInfo> {
   if (current && !options.force) return current;
+  choosing = true;
+  try {
+    return await choose(options);
+  } finally {
+    choosing = false;
+  }
+}
+
+async function choose(options: { env?: NodeJS.ProcessEnv; loader?: BackendLoader }): Promise<BackendInfo> {
   const env = options.env ?? process.env;
   const loader = options.loader ?? defaultLoader;
   const forced = env.TSDL_BACKEND?.trim();
@@ -174,6 +197,73 @@ export async function initBackend(
   // One text for String(), text/plain and console.log: the one-line-per-backend table.
   current = withText({ active: name, tfBackend, attempts } as BackendInfo, () => format(attempts));
   return current;
+}
+
+/** The parts of tfjs's engine that the hooks wrap (`tf.ready()` and `tf.setBackend()` call these). */
+interface HookableEngine {
+  ready(): Promise<void>;
+  setBackend(name: string): Promise<boolean>;
+  /** tfjs's synchronous first-use pick (the `backend` getter), which then calls `setBackend`. */
+  initializeBackendsAndReturnBest(): { name: string; asyncInit: boolean };
+  backendInstance: unknown;
+  pendingBackendInit: unknown;
+}
+
+const HOOKED = Symbol.for("tsdl.readyHook");
+
+/**
+ * Makes `await tf.ready()` choose tsdl's backend (`initBackend()`) when no backend is chosen yet,
+ * and notes a script's own `tf.setBackend` calls. Done once per engine, when tsdl is imported.
+ */
+export function hookReady(engine: HookableEngine = tf.engine() as unknown as HookableEngine): void {
+  const marked = engine as unknown as Record<symbol, boolean>;
+  if (marked[HOOKED]) return;
+  marked[HOOKED] = true;
+  const ready = engine.ready.bind(engine);
+  const setBackend = engine.setBackend.bind(engine);
+  const pickBest = engine.initializeBackendsAndReturnBest.bind(engine);
+  let picked: string | null = null;
+  engine.initializeBackendsAndReturnBest = () => {
+    const best = pickBest();
+    picked = best.name;
+    return best;
+  };
+  engine.ready = async () => {
+    if (!current && !choosing && engine.backendInstance == null && engine.pendingBackendInit == null) {
+      await initBackend();
+      return;
+    }
+    return ready();
+  };
+  engine.setBackend = (name: string) => {
+    // tfjs's own first-use pick sets the backend it just picked: not the script's choice.
+    if (!choosing && name !== picked) chosenByScript = true;
+    picked = null;
+    return setBackend(name);
+  };
+}
+hookReady();
+
+let warnedCpu = false;
+
+/**
+ * Warns once when `what` (say dl.train.fit) runs on tfjs's slow `cpu` backend that nobody chose:
+ * a script that neither awaited `tf.ready()` / `dl.initBackend()` nor called `tf.setBackend`.
+ * Returns whether it warned. `warn` is injected so tests can observe it.
+ */
+export function warnIfUnchosenCpu(
+  what: string,
+  warn: (message: string) => void = (m) => process.emitWarning(m, { code: "TSDL_CPU_BACKEND" }),
+): boolean {
+  if (warnedCpu || current || chosenByScript || tf.getBackend() !== "cpu") return false;
+  warnedCpu = true;
+  warn(
+    `${what} is running on TensorFlow.js's plain-JavaScript cpu backend because no backend was chosen ` +
+      `(tfjs fell back to cpu on first use). Add \`await tf.ready()\` (or \`await dl.initBackend()\`) before ` +
+      `the first tensor to get the fastest backend that loads, as the tsdl kernel does (wasm runs the ` +
+      `article's MLP about 40 times faster); \`tf.setBackend("cpu")\` keeps cpu and silences this.`,
+  );
+  return true;
 }
 
 /**

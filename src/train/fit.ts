@@ -14,6 +14,7 @@ import { autoReporter, notebookReporter, silentReporter, terminalReporter, type 
 import { taskFor, type LossOption } from "./task";
 import { save } from "./io";
 import { ensureTrainingKernels } from "./kernels";
+import { warnIfUnchosenCpu } from "../backend";
 
 /** The optimizers `fit` knows by name (tfjs's own `tf.train.*`). */
 export type OptimizerName = "adam" | "sgd" | "momentum" | "adagrad" | "rmsprop";
@@ -189,6 +190,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   if (!model || typeof (model as tf.LayersModel).apply !== "function" || !Array.isArray((model as tf.LayersModel).layers)) {
     throw new Error(`fit: expected a tfjs LayersModel (from dl.models.mlp(), tf.sequential() or tf.model()), found ${model === null ? "null" : typeof model}`);
   }
+  warnIfUnchosenCpu("dl.train.fit");
   ensureTrainingKernels();
   const epochs = options.epochs ?? 10;
   const batchSize = options.batchSize ?? 64;

@@ -14,6 +14,7 @@ import { buildArticleMlp, BATCH } from "../helpers/article-mlp";
 import { loadLine } from "../helpers/bench-util";
 import { loadMnist } from "../helpers/mnist-idx";
 import { TorchWorker } from "../helpers/torch-worker";
+import { pythonPath } from "../helpers/components";
 
 async function main(): Promise<void> {
   const epochs = Number(process.env.TSDL_EPOCHS ?? (process.env.TSDL_QUICK === "1" ? 1 : 10));
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     const script = path.join(__dirname, "..", "..", "..", "test", "bench", "torch-mnist.py");
     // The same settings as the step benchmark's PyTorch worker (see torch-worker.py).
     const env = { ...process.env, OMP_WAIT_POLICY: "PASSIVE", MALLOC_MMAP_THRESHOLD_: "67108864", MALLOC_TRIM_THRESHOLD_: "268435456" };
-    const r = spawnSync("/usr/bin/python3", [script, String(epochs)], { encoding: "utf8", env });
+    const r = spawnSync(pythonPath(), [script, String(epochs)], { encoding: "utf8", env });
     process.stdout.write(r.stdout);
     if (r.status !== 0) console.log(`PyTorch run failed: ${r.stderr}`);
   }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import { toBundle } from "../../src/display";
@@ -12,6 +12,7 @@ import {
 } from "../../src/data";
 import { tempDir } from "../helpers/tmpdir";
 import { throwsData } from "../helpers/data-errors";
+import { fashionMnistDir, requires } from "../helpers/components";
 import { createHash } from "node:crypto";
 
 
@@ -57,12 +58,18 @@ test("limit keeps the first examples", () => {
   throwsData(() => loadMnist({ split: "valid" as "test" }), "BAD_ARGUMENT", /split must be "train" or "test", found "valid"/);
 });
 
-test("the pinned SHA-256 values are those of the files' idx bytes", () => {
-  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** Options that load Fashion-MNIST from `fashionMnistDir()`: none when that is the default folder. */
+const fashionOptions = () => (fashionMnistDir() === FASHION_MNIST_DIR ? {} : { dir: fashionMnistDir() });
+
+test("the pinned SHA-256 values are those of the files' idx bytes (MNIST)", () => {
   const dir = defaultMnistDir();
   assert.equal(sha(readFileSync(path.join(dir, "t10k-labels-idx1-ubyte"))), KNOWN_SHA256.mnist["test-labels"]);
-  const { gunzipSync } = require("node:zlib") as typeof import("node:zlib");
-  const gz = readFileSync(path.join(FASHION_MNIST_DIR, "t10k-labels-idx1-ubyte.gz"));
+});
+
+test("the pinned SHA-256 values are those of the files' idx bytes (Fashion-MNIST)", { skip: requires("fashion-mnist") }, () => {
+  const gz = readFileSync(path.join(fashionMnistDir(), "t10k-labels-idx1-ubyte.gz"));
   assert.equal(sha(gunzipSync(gz)), KNOWN_SHA256["fashion-mnist"]["test-labels"]);
 });
 
@@ -96,9 +103,9 @@ test("a changed file is refused by checksum unless verify is false", () => {
   assert.equal(ds.labels[0], (7 + 1) % 10);
 });
 
-test("Fashion-MNIST files given to loadMnist are named for what they are", () => {
+test("Fashion-MNIST files given to loadMnist are named for what they are", { skip: requires("fashion-mnist") }, () => {
   const dir = tempDir();
-  for (const f of ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]) copyFileSync(path.join(FASHION_MNIST_DIR, f), path.join(dir, f));
+  for (const f of ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]) copyFileSync(path.join(fashionMnistDir(), f), path.join(dir, f));
   throwsData(() => loadMnist({ split: "test", dir }), "CHECKSUM", /SHA-256 of the decompressed idx data .* \(official MNIST test images\); this file is Fashion-MNIST's test images/);
 });
 
@@ -129,14 +136,14 @@ test("missing files say where they were looked for and how to get them", () => {
   throwsData(() => loadMnist({ split: "test", dir: partial }), "NOT_FOUND", /expected t10k-images-idx3-ubyte .* it holds train-images-idx3-ubyte, train-labels-idx1-ubyte/);
 });
 
-test("Fashion-MNIST from Debian's package: sizes, class names, balanced classes", () => {
-  const testSplit = loadFashionMnist({ split: "test" });
+test("Fashion-MNIST from Debian's package: sizes, class names, balanced classes", { skip: requires("fashion-mnist") }, () => {
+  const testSplit = loadFashionMnist({ split: "test", ...fashionOptions() });
   assert.equal(testSplit.count, 10000);
   assert.deepEqual(testSplit.classCounts(), new Array(10).fill(1000));
   assert.deepEqual(testSplit.classNames, FASHION_MNIST_CLASSES);
   assert.equal(testSplit.classNames[9], "Ankle boot");
-  assert.ok(testSplit.files!.images.startsWith(FASHION_MNIST_DIR));
-  const train = loadFashionMnist({ split: "train", limit: 100 });
+  assert.ok(testSplit.files!.images.startsWith(fashionMnistDir()), "read from the default folder, or TSDL_FASHION_MNIST's");
+  const train = loadFashionMnist({ split: "train", limit: 100, ...fashionOptions() });
   assert.equal(train.count, 100);
   assert.equal(train.images.length, 100 * 784);
 });

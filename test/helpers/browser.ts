@@ -1,5 +1,5 @@
 /**
- * Debian's headless Chromium through playwright-core, for report tests: a fresh profile per
+ * A headless Chromium or Chrome (`chromiumPath()`: Debian's, the usual places, or `TSDL_CHROMIUM`) through playwright-core, for report tests: a fresh profile per
  * launch, and a record of every request a page makes (anything but the page's own file:// URL is
  * also aborted, so a leak shows as a recorded request and never reaches a network).
  */
@@ -8,9 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-
-/** Where Debian installs Chromium. */
-export const CHROMIUM = "/usr/bin/chromium";
+import { chromiumPath } from "./components";
 
 /** A browser context on a fresh profile, closed and deleted by `close()`. */
 export interface TestBrowser {
@@ -20,11 +18,14 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches Chromium headless with networking features off and a new user-data-dir. */
+/**
+ * Launches Chromium headless with networking features off and a new user-data-dir. Tests that
+ * call it ask `requires("chromium")` first.
+ */
 export async function launchBrowser(): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "tsdl-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath(),
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
     viewport: { width: 1100, height: 900 },

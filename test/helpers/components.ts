@@ -14,7 +14,8 @@
  * missing, which is how the skip logic itself is tested.
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 export type Component =
@@ -24,7 +25,8 @@ export type Component =
   | "torch"
   | "kernel-test"
   | "jupyter-console"
-  | "notebook-server";
+  | "notebook-server"
+  | "mount-namespace";
 
 interface ComponentSpec {
   /** What a person calls it. */
@@ -63,6 +65,21 @@ function pythonImports(...modules: string[]): string | null {
     imports.set(key, ok);
   }
   return imports.get(key) ? py : null;
+}
+
+let namespaceProbe: string | null | undefined;
+/** Whether this user can mount a tmpfs in a private mount namespace (`unshare -rm`); cached. */
+function mountNamespace(): string | null {
+  if (namespaceProbe === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "tsdl-ns-probe-"));
+    try {
+      const r = spawnSync("unshare", ["-rm", "sh", "-c", 'mount -t tmpfs -o size=64k tsdl-probe "$1"', "sh", dir], { stdio: "ignore", timeout: 30_000 });
+      namespaceProbe = r.status === 0 ? "unshare -rm" : null;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return namespaceProbe;
 }
 
 const SPECS: Record<Component, ComponentSpec> = {
@@ -114,6 +131,12 @@ const SPECS: Record<Component, ComponentSpec> = {
     install: "apt-get install python3-notebook",
     packages: ["python3-notebook"],
     find: () => pythonImports("notebook"),
+  },
+  "mount-namespace": {
+    title: "a private mount namespace (unshare -rm, to mount a small tmpfs)",
+    install: "util-linux's unshare, with unprivileged user namespaces allowed (sysctl kernel.unprivileged_userns_clone=1) or as root; containers may forbid it",
+    packages: [],
+    find: mountNamespace,
   },
 };
 

@@ -1,13 +1,13 @@
 /**
  * A PyTorch process (test/bench/torch-worker.py) that answers timing requests, so benchmarks can
  * interleave PyTorch rounds with tfjs ones in the same run. Uses Debian's python3-torch through
- * /usr/bin/python3; `TorchWorker.available()` says whether it imports.
+ * `pythonPath()` (/usr/bin/python3, or TSDL_PYTHON); `TorchWorker.available()` says whether it imports.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
+import { pythonPath } from "./components";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = path.join(__dirname, "..", "..", "..", "test", "bench", "torch-worker.py");
 
 /** One running PyTorch worker. */
@@ -20,9 +20,9 @@ export class TorchWorker {
     readline.createInterface({ input: proc.stdout }).on("line", (line) => this.answers.shift()?.(line));
   }
 
-  /** The torch version if `import torch` works with /usr/bin/python3, else null. */
+  /** The torch version if `import torch` works with `pythonPath()`, else null. */
   static available(): string | null {
-    const r = spawnSync(PYTHON, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(pythonPath(), ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 60_000 });
     return r.status === 0 ? r.stdout.trim() : null;
   }
 
@@ -30,7 +30,7 @@ export class TorchWorker {
   static async start(label: string, threads: number, env: Record<string, string> = {}): Promise<TorchWorker> {
     // glibc malloc thresholds raised: see torch-worker.py.
     const malloc = { MALLOC_MMAP_THRESHOLD_: "67108864", MALLOC_TRIM_THRESHOLD_: "268435456" };
-    const proc = spawn(PYTHON, [SCRIPT, String(threads)], { env: { ...process.env, ...malloc, ...env } });
+    const proc = spawn(pythonPath(), [SCRIPT, String(threads)], { env: { ...process.env, ...malloc, ...env } });
     let stderr = "";
     proc.stderr.on("data", (d) => (stderr += d));
     const worker = new TorchWorker(proc, label);

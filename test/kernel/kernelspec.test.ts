@@ -11,6 +11,7 @@ import path from "node:path";
 import { PNG } from "pngjs";
 import { findKernelspec } from "../../kernel/kernelspec";
 import { LAUNCHER } from "../../kernel/paths";
+import { pythonPath, requires } from "../helpers/components";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-kernelspec-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -25,7 +26,6 @@ function tsdl(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const hasJupyter = existsSync("/usr/bin/jupyter-kernelspec");
 
 test("install --prefix writes kernel.json with absolute node and launcher paths, and both logos", () => {
   const prefix = path.join(tmp, "prefix");
@@ -53,7 +53,7 @@ test("install --prefix writes kernel.json with absolute node and launcher paths,
   assert.deepEqual(JSON.parse(readFileSync(path.join(dir, "kernel.json"), "utf8")), spec);
 });
 
-test("list finds it through JUPYTER_PATH, and so does Jupyter's own kernelspec list", { skip: !hasJupyter && "no jupyter-kernelspec" }, () => {
+test("list finds it through JUPYTER_PATH, and so does Jupyter's own kernelspec list", { skip: requires("jupyter") }, () => {
   const prefix = path.join(tmp, "prefix");
   const jupyterPath = path.join(prefix, "share", "jupyter");
   const ours = tsdl(["kernel", "list", "--json"], { JUPYTER_PATH: jupyterPath });
@@ -69,7 +69,7 @@ test("list finds it through JUPYTER_PATH, and so does Jupyter's own kernelspec l
   const text = tsdl(["kernel", "list"], { JUPYTER_PATH: jupyterPath });
   assert.match(text.out, /^Available kernels:\n(.|\n)*\btsdl\s+\S+kernels\/tsdl\n/m);
 
-  const theirs = spawnSync("/usr/bin/jupyter-kernelspec", ["list", "--json"], {
+  const theirs = spawnSync(pythonPath(), ["-m", "jupyter_client.kernelspecapp", "list", "--json"], {
     encoding: "utf8",
     env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTER_DATA_DIR: path.join(tmp, "nobody") },
   });

@@ -13,26 +13,12 @@ import { KernelDiedError } from "../../kernel/client";
 import { newConnectionInfo, writeConnectionFile } from "../../kernel/connection";
 import { LAUNCHER } from "../../kernel/paths";
 import { startTestKernel } from "../helpers/kernel";
+import { isAlive, waitGone } from "../helpers/processes";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
-    await sleep(100);
-  }
-  return !alive(pid);
-}
+// A zombie (exited, not yet reaped by whoever inherited it) counts as gone: see helpers/processes.
+const alive = (pid: number) => isAlive(pid);
 
 test("shutdown_request exits the process even with a busy cell and a live timer", async () => {
   const t = await startTestKernel();

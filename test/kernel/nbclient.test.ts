@@ -6,15 +6,14 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { installKernelspec } from "../../kernel/kernelspec";
 import { PACKAGE_ROOT } from "../../kernel/paths";
+import { pythonPath, requires } from "../helpers/components";
 
-const PYTHON = "/usr/bin/python3";
 const NOTEBOOK = path.join(PACKAGE_ROOT, "notebooks", "00-kernel-smoke.ipynb");
-const hasNbclient = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import nbclient"]).status === 0;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-nbclient-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,7 +39,7 @@ interface Output {
 
 const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join("") : (v ?? ""));
 
-test("nbclient runs the smoke notebook on the installed tsdl kernelspec", { skip: !hasNbclient && "no python3-nbclient", timeout: 300_000 }, () => {
+test("nbclient runs the smoke notebook on the installed tsdl kernelspec", { skip: requires("jupyter"), timeout: 300_000 }, () => {
   const source = JSON.parse(readFileSync(NOTEBOOK, "utf8")) as { cells: { outputs?: unknown[] }[] };
   assert.ok(
     source.cells.every((c) => !c.outputs || c.outputs.length === 0),
@@ -49,7 +48,7 @@ test("nbclient runs the smoke notebook on the installed tsdl kernelspec", { skip
 
   const prefix = path.join(tmp, "prefix");
   installKernelspec({ location: { kind: "prefix", prefix } });
-  const r = spawnSync(PYTHON, ["-c", RUN, NOTEBOOK, path.dirname(NOTEBOOK)], {
+  const r = spawnSync(pythonPath(), ["-c", RUN, NOTEBOOK, path.dirname(NOTEBOOK)], {
     encoding: "utf8",
     timeout: 280_000,
     env: {

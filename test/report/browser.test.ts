@@ -1,5 +1,5 @@
 /**
- * Reports opened in Debian's headless Chromium: charts drawn, math typeset, escaped text inert,
+ * Reports opened in a headless Chromium (Debian's, or `TSDL_CHROMIUM`; skipped without one): charts drawn, math typeset, escaped text inert,
  * and not one request beyond the page's own file.
  */
 import { after, before, test } from "node:test";
@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { writeReport, renderIndexHtml } from "../../kernel/report/index";
 import { launchBrowser, type TestBrowser } from "../helpers/browser";
+import { find, requires } from "../helpers/components";
 
 const FIXTURE = path.join(__dirname, "..", "..", "..", "test", "fixtures", "report-sample.ipynb");
 
@@ -17,7 +18,7 @@ let browser: TestBrowser;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsdl-browser-"));
-  browser = await launchBrowser();
+  if (find("chromium")) browser = await launchBrowser();
 });
 
 after(async () => {
@@ -35,7 +36,7 @@ async function openReport(plotly: "gzip" | "plain") {
   return opened;
 }
 
-test("report (plotly gzip-embedded): charts drawn, math typeset, escaped text inert, zero requests", async () => {
+test("report (plotly gzip-embedded): charts drawn, math typeset, escaped text inert, zero requests", { skip: requires("chromium") }, async () => {
   const { page, url, requests, errors } = await openReport("gzip");
   assert.equal(await page.getAttribute("body", "data-plotly"), "drawn");
 
@@ -92,14 +93,14 @@ test("report (plotly gzip-embedded): charts drawn, math typeset, escaped text in
   assert.deepEqual(requests, [url], `the page asked for more than itself: ${requests.join(", ")}`);
 });
 
-test("report (plotly embedded plain) draws the same charts with zero requests", async () => {
+test("report (plotly embedded plain) draws the same charts with zero requests", { skip: requires("chromium") }, async () => {
   const { page, url, requests } = await openReport("plain");
   assert.equal(await page.getAttribute("body", "data-plotly"), "drawn");
   assert.equal(await page.locator("div.tsdl-plotly .main-svg").count(), await page.locator("div.tsdl-plotly").count() * 3);
   assert.deepEqual(requests, [url]);
 });
 
-test("the index page links reports and makes zero requests", async () => {
+test("the index page links reports and makes zero requests", { skip: requires("chromium") }, async () => {
   const file = path.join(dir, "index.html");
   fs.writeFileSync(file, renderIndexHtml([{ name: "report-gzip", status: "ok", durationSeconds: 1.5, htmlHref: "report-gzip.html" }]));
   const { page, url, requests } = await browser.open(file);

@@ -14,13 +14,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { requires } from "../helpers/components";
 
 const child = path.join(__dirname, "..", "helpers", "disk-child.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsdl-disk-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const probe = spawnSync("unshare", ["-rm", "sh", "-c", 'mount -t tmpfs -o size=64k tsdl-probe "$1"', "sh", dir], { encoding: "utf8" });
-const noNamespace = probe.status !== 0 && `cannot mount a tmpfs in a private namespace here: ${(probe.stderr || probe.error?.message || "").trim()}`;
 
 interface Attempt {
   message: string;
@@ -29,7 +28,7 @@ interface Attempt {
 }
 type Phase = { phase: string; filled?: string } & Record<"model" | "notebook" | "report", Attempt>;
 
-test("a full disk, then a read-only one: clear errors, the previous model, notebook and report intact, no temporary files", { skip: noNamespace }, () => {
+test("a full disk, then a read-only one: clear errors, the previous model, notebook and report intact, no temporary files", { skip: requires("mount-namespace") }, () => {
   const script = 'set -e; mount -t tmpfs -o size=2m tsdl-test "$1"; node "$2" full "$1"; mount -o remount,ro "$1"; node "$2" readonly "$1"';
   const r = spawnSync("unshare", ["-rm", "sh", "-c", script, "sh", dir, child], { encoding: "utf8", timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,6 +8,7 @@ import { AtomicWriteError } from "../../kernel/atomic-write";
 import { NotebookReadError, parseNotebook, readNotebook, serializeNotebook, writeNotebook } from "../../kernel/nbformat/io";
 import type { Notebook } from "../../kernel/nbformat/types";
 import { NBFORMAT_V4_SCHEMA, NotebookValidationError, validateNotebook } from "../../kernel/nbformat/validate";
+import { pythonPath, requires } from "../helpers/components";
 
 const FIXTURE = path.join(__dirname, "..", "..", "..", "test", "fixtures", "report-sample.ipynb");
 
@@ -34,10 +36,14 @@ test("the copied schema is the official v4.5 one and uses no keyword whose meani
     assert.ok(!keys.has(k), `schema uses ${k}, whose meaning changed after draft-04`);
   }
   assert.ok(keys.has("oneOf") && keys.has("patternProperties"), "the walk saw the schema's keywords");
-  // Debian's python3-nbformat is installed by .ci/run: our copy is its file, unchanged.
-  const debian = "/usr/lib/python3/dist-packages/nbformat/v4/nbformat.v4.schema.json";
+});
+
+test("the copied schema is python3-nbformat's file, unchanged", { skip: requires("jupyter") }, () => {
+  const r = spawnSync(pythonPath(), ["-c", "import nbformat, os; print(os.path.join(os.path.dirname(nbformat.__file__), 'v4', 'nbformat.v4.schema.json'))"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const theirs = r.stdout.trim();
   const ours = path.join(__dirname, "..", "..", "..", "kernel", "nbformat", "nbformat.v4.schema.json");
-  assert.equal(fs.readFileSync(ours, "utf8"), fs.readFileSync(debian, "utf8"));
+  assert.equal(fs.readFileSync(ours, "utf8"), fs.readFileSync(theirs, "utf8"));
 });
 
 test("the validator accepts a valid notebook and rejects broken ones, naming the place, the rule and what it found", () => {
