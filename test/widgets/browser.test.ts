@@ -15,10 +15,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { PACKAGE_ROOT } from "../../kernel/paths";
-import { CHROMIUM } from "../helpers/browser";
-import { pythonPath, requires } from "../helpers/components";
+import { chromiumPath, pythonPath, requires } from "../helpers/components";
 
-const skip = requires("chromium") || requires("notebook-server");
+const skip = requires("chromium", "notebook-server");
 const PAGE_DIR = path.join(PACKAGE_ROOT, "test", "fixtures", "widget-page");
 
 let dir = "";
@@ -91,7 +90,7 @@ before(async () => {
     if (Date.now() - t0 > 60_000 || server.exitCode !== null) assert.fail(`the notebook server did not start:\n${serverLog.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ["--no-sandbox", "--disable-gpu"] });
   // The token as a header on every request (page, scripts, REST); @jupyterlab/services adds it to its own.
   page = await browser.newPage({ viewport: { width: 1000, height: 700 }, extraHTTPHeaders: { Authorization: `token ${token}` } });
   page.on("pageerror", (e) => (serverLog += `\n[page error] ${e.message}`));
