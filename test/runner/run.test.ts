@@ -63,8 +63,9 @@ test("tsdl run: every output kind collected as Jupyter does; the error cell stop
   // Exactly one line names the notebook, the cell number (among all cells) and the error.
   const errLines = io.stderr().split("\n").filter((l) => l.startsWith("tsdl run:"));
   assert.deepEqual(errLines, [`tsdl run: ${path.join(FIXTURES, "outputs.ipynb")}: cell 8: TypeError: boom <b>`]);
-  // Not a terminal: plain progress lines.
-  assert.match(io.stderr(), /outputs: cell 6\/7 error in \d+\.\d s/);
+  // Not a terminal: plain progress lines, naming the failing cell as the error line does.
+  assert.match(io.stderr(), /outputs: cell 8 error in \d+\.\d s \(code cell 6 of 7, /);
+  assert.doesNotMatch(io.stderr(), /cell 6\/7/);
 
   const nb = readValid(path.join(out, "outputs.ipynb"));
   const [streams, displayed, again, update, chart, empty, failing, after] = code(nb);
