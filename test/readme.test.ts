@@ -7,7 +7,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import MarkdownIt from "markdown-it";
 import path from "node:path";
 import { KernelClient } from "../kernel/client";
 import { PACKAGE_ROOT } from "../kernel/paths";
@@ -51,6 +52,46 @@ test("the block extraction: line numbers, languages, the continue marker, prints
 test("README.md has TypeScript examples to run", () => {
   assert.ok(blocks.length >= 3, `expected ts blocks in ${README}, found ${blocks.length}`);
   assert.equal(blocks[0].continues, false, "the first block has no block above to continue");
+});
+
+/** Relative link targets (no scheme, no #anchor-only) of a markdown text, with markdown-it's parser. */
+function relativeLinks(markdown: string): string[] {
+  const out: string[] = [];
+  const walk = (tokens: ReturnType<InstanceType<typeof MarkdownIt>["parse"]>) => {
+    for (const t of tokens) {
+      if (t.type === "link_open") {
+        const href = String(t.attrGet("href") ?? "");
+        if (href && !/^[a-z][a-z0-9+.-]*:/i.test(href) && !href.startsWith("#")) out.push(decodeURIComponent(href.split("#")[0]));
+      }
+      if (t.children) walk(t.children);
+    }
+  };
+  walk(new MarkdownIt().parse(markdown, {}));
+  return out;
+}
+
+test("the README and the notebooks cite files that are in the repository (the article summary included)", () => {
+  const readme = readFileSync(README, "utf8");
+  assert.doesNotMatch(readme, /\.\.\/shared\//, "README.md points outside the repository");
+  const missing: string[] = [];
+  for (const href of relativeLinks(readme)) if (!existsSync(path.join(PACKAGE_ROOT, href))) missing.push(`README.md -> ${href}`);
+  const notebooks = path.join(PACKAGE_ROOT, "notebooks");
+  let cited = 0;
+  for (const f of readdirSync(notebooks).filter((n) => n.endsWith(".ipynb"))) {
+    const nb = JSON.parse(readFileSync(path.join(notebooks, f), "utf8")) as { cells: { cell_type: string; source: string | string[] }[] };
+    for (const cell of nb.cells) {
+      if (cell.cell_type !== "markdown") continue;
+      const text = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+      assert.doesNotMatch(text, /\.\.\/shared\//, `${f} points outside the repository`);
+      for (const href of relativeLinks(text)) {
+        if (href === "ARTICLE.md") cited++;
+        if (!existsSync(path.join(notebooks, href))) missing.push(`${f} -> ${href}`);
+      }
+    }
+  }
+  assert.deepEqual(missing, []);
+  assert.ok(relativeLinks(readme).includes("notebooks/ARTICLE.md"), "the README cites notebooks/ARTICLE.md");
+  assert.ok(cited >= 6, `the walkthrough notebooks link ARTICLE.md (found ${cited} links)`);
 });
 
 for (const group of kernelGroups(blocks)) {
