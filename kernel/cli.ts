@@ -22,6 +22,41 @@ const USAGE = `usage:
   tsdl report NOTEBOOK.ipynb [-o FILE.html] a notebook as one offline HTML file (--help for more)
   tsdl notebooks [DIR] [--force]           copy the walkthrough notebooks into DIR (default ./tsdl-notebooks)`;
 
+/** Usage of `tsdl kernel` and its sub-commands (`tsdl kernel --help`, `tsdl kernel install --help`, ...). */
+export const KERNEL_USAGE = `usage:
+  tsdl kernel --connection-file FILE       run the kernel on the sockets FILE names (Jupyter starts
+                                           this, from kernel.json's argv)
+  tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
+  tsdl kernel list [--json]
+  tsdl kernel uninstall [--user | --prefix DIR | --sys-prefix] [--name NAME]
+Run tsdl kernel install --help (or list, uninstall) for the details of each.`;
+
+const KERNEL_SUB_USAGE: Record<"install" | "uninstall" | "list", string> = {
+  install: `usage: tsdl kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
+
+Writes the kernelspec (kernel.json and two logos) Jupyter uses to start this kernel, and names
+the folder it wrote. No Python is needed. Installing twice overwrites.
+  (none)         as root /usr/local/share/jupyter/kernels, otherwise the user's folder
+  --user         $JUPYTER_DATA_DIR/kernels (default ~/.local/share/jupyter/kernels)
+  --prefix DIR   DIR/share/jupyter/kernels; warns when Jupyter does not search there
+                 (add DIR/share/jupyter to JUPYTER_PATH)
+  --sys-prefix   the active virtualenv or conda env, else the prefix of the Python that runs
+                 jupyter (read from its #! line); refuses when there is neither
+  --name NAME    the kernelspec's folder name (default tsdl)`,
+  uninstall: `usage: tsdl kernel uninstall [--user | --prefix DIR | --sys-prefix] [--name NAME]
+
+Removes the tsdl kernelspec from the location given, or without one from every folder Jupyter
+searches (only kernelspecs that start tsdl), and names each folder it looked in.`,
+  list: `usage: tsdl kernel list [--json]
+
+Lists every kernelspec Jupyter would find (first of each name wins), as jupyter kernelspec list does.
+  --json         print {"kernelspecs": [...]} instead of a table`,
+};
+
+function wantsHelp(argv: string[]): boolean {
+  return argv.includes("--help") || argv.includes("-h");
+}
+
 /** Fail with a message and exit code 2 (bad usage). */
 class UsageError extends Error {}
 
@@ -100,21 +135,37 @@ async function dispatch(argv: string[]): Promise<void> {
 
 async function kernelCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
+  if ((sub === "install" || sub === "uninstall" || sub === "list") && wantsHelp(rest)) {
+    process.stdout.write(KERNEL_SUB_USAGE[sub] + "\n");
+    return;
+  }
+  if (sub === "help" || wantsHelp(argv)) {
+    process.stdout.write(KERNEL_USAGE + "\n");
+    return;
+  }
   const locationSpec = { user: "flag", prefix: "value", "sys-prefix": "flag", name: "value" } as const;
   switch (sub) {
     case "install":
     case "uninstall": {
       const { options, positionals } = parseArgs(rest, locationSpec);
       if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-      const { installKernelspec, uninstallKernelspec, locationFromOptions } = require("./kernelspec") as typeof import("./kernelspec");
-      const location = locationFromOptions(options);
+      const ks = require("./kernelspec") as typeof import("./kernelspec");
+      const location = ks.locationFromOptions(options);
       const name = typeof options.name === "string" ? options.name : undefined;
       if (sub === "install") {
-        const dir = installKernelspec({ location, name });
+        const dir = ks.installKernelspec({ location, name });
         process.stdout.write(`installed the tsdl kernelspec in ${dir}\n`);
+        // As `jupyter kernelspec install` does: say so when Jupyter will not look there.
+        const warning = ks.searchPathWarning(dir);
+        if (warning) process.stderr.write(`tsdl: warning: ${warning}\n`);
       } else {
-        const removed = uninstallKernelspec({ location, name });
-        if (removed.length === 0) process.stdout.write("no tsdl kernelspec was installed there; nothing to remove\n");
+        const searched = ks.uninstallCandidates({ location, name });
+        const removed = ks.uninstallKernelspec({ location, name });
+        if (removed.length === 0) {
+          process.stdout.write(
+            `no tsdl kernelspec${name ? ` named ${name}` : ""} found; nothing to remove. Looked in:\n` + searched.map((d) => `  ${d}\n`).join(""),
+          );
+        }
         for (const d of removed) process.stdout.write(`removed ${d}\n`);
       }
       return;

@@ -6,7 +6,7 @@
  * (`{sys.prefix}/share/jupyter`) and the system's (`/usr/local/share/jupyter`, `/usr/share/jupyter`).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PNG } from "pngjs";
@@ -71,26 +71,115 @@ export function systemDataDirs(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /**
- * The Python environment's prefix (`sys.prefix`) without needing Python when it can be helped:
- * an active virtualenv or conda environment names it; otherwise ask `python3` if there is one.
+ * The `jupyter` command Jupyter's own tools would be started as: `TSDL_JUPYTER` when set (empty
+ * means none, for tests), else the first `jupyter` on PATH. Undefined when there is none.
+ */
+export function jupyterCommand(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.TSDL_JUPYTER !== undefined) return env.TSDL_JUPYTER ? path.resolve(env.TSDL_JUPYTER) : undefined;
+  return findOnPath(process.platform === "win32" ? "jupyter.exe" : "jupyter", env);
+}
+
+function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Python interpreter that runs `jupyter` (read from its `#!` line; `#!/usr/bin/env python3`
+ * is looked up on PATH), as a command and its leading arguments. Undefined when `jupyter` is
+ * absent or is not a Python script.
+ */
+export function jupyterPython(env: NodeJS.ProcessEnv = process.env): { jupyter: string; python: string[] } | undefined {
+  const jupyter = jupyterCommand(env);
+  if (!jupyter) return undefined;
+  let first: string;
+  try {
+    first = readFileSync(jupyter, "latin1").slice(0, 512).split(/\r?\n/, 1)[0];
+  } catch {
+    return undefined;
+  }
+  if (!first.startsWith("#!")) return undefined;
+  const words = first.slice(2).trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return undefined;
+  if (path.basename(words[0]) === "env") {
+    const rest = words.slice(1).filter((w) => !w.startsWith("-"));
+    const found = rest[0] && findOnPath(rest[0], env);
+    return found ? { jupyter, python: [found, ...rest.slice(1)] } : undefined;
+  }
+  return { jupyter, python: words };
+}
+
+const prefixCache = new Map<string, string | undefined>();
+/** `sys.prefix` of the Python that runs `jupyter` (jupyter_core's ENV_JUPYTER_PATH is `{sys.prefix}/share/jupyter`), or undefined. */
+export function jupyterSysPrefix(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const py = jupyterPython(env);
+  if (!py) return undefined;
+  const key = py.python.join("\0");
+  if (!prefixCache.has(key)) {
+    let prefix: string | undefined;
+    try {
+      const out = execFileSync(py.python[0], [...py.python.slice(1), "-c", "import sys; print(sys.prefix)"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 30_000,
+      }).trim();
+      prefix = out && path.isAbsolute(out) ? out : undefined;
+    } catch {
+      prefix = undefined;
+    }
+    prefixCache.set(key, prefix);
+  }
+  return prefixCache.get(key);
+}
+
+/**
+ * The Python environment's prefix (`sys.prefix`) for `--sys-prefix`, as Jupyter's tools would
+ * see it: an active virtualenv or conda environment names it; otherwise the Python that runs
+ * `jupyter` (so that `jupyter kernelspec list`, and our `list` and `uninstall`, find what was
+ * installed). Without either it refuses, saying what it looked for.
  */
 export function sysPrefix(env: NodeJS.ProcessEnv = process.env): string {
   if (env.VIRTUAL_ENV) return env.VIRTUAL_ENV;
   if (env.CONDA_PREFIX) return env.CONDA_PREFIX;
-  try {
-    return execFileSync("python3", ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    throw new Error("--sys-prefix needs a Python environment (VIRTUAL_ENV or CONDA_PREFIX set, or python3 on PATH); use --user or --prefix DIR instead");
-  }
+  const prefix = jupyterSysPrefix(env);
+  if (prefix) return prefix;
+  const jupyter = jupyterCommand(env);
+  const found = jupyter
+    ? `found ${jupyter}, but could not ask the Python in its #! line for sys.prefix`
+    : "found no active environment (VIRTUAL_ENV, CONDA_PREFIX) and no jupyter command on PATH";
+  throw new Error(`--sys-prefix needs a Python environment: an active virtualenv or conda env, or the Python that runs jupyter; ${found}. Use --user or --prefix DIR instead`);
 }
 
-/** Every data folder Jupyter searches, first match wins: JUPYTER_PATH, the user's, the environment's, the system's. */
+/**
+ * The environment's data folder Jupyter searches: the active env's, and that of the Python that
+ * runs `jupyter`. `TSDL_JUPYTER_SYSTEM_DIRS` (tests) leaves the latter out unless `TSDL_JUPYTER`
+ * names the jupyter to ask.
+ */
+function envDataDirs(env: NodeJS.ProcessEnv): string[] {
+  const dirs: string[] = [];
+  const active = env.VIRTUAL_ENV || env.CONDA_PREFIX;
+  if (active) dirs.push(path.join(active, "share", "jupyter"));
+  if (env.TSDL_JUPYTER_SYSTEM_DIRS === undefined || env.TSDL_JUPYTER !== undefined) {
+    const prefix = jupyterSysPrefix(env);
+    if (prefix) dirs.push(path.join(prefix, "share", "jupyter"));
+  }
+  return dirs;
+}
+
+/** Every data folder Jupyter searches, first match wins: JUPYTER_PATH, the user's, the environment's (the active env and the one running `jupyter`), the system's. */
 export function jupyterPath(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs: string[] = [];
   if (env.JUPYTER_PATH) dirs.push(...env.JUPYTER_PATH.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)));
   dirs.push(userDataDir(env));
-  const envPrefix = env.VIRTUAL_ENV || env.CONDA_PREFIX;
-  if (envPrefix) dirs.push(path.join(envPrefix, "share", "jupyter"));
+  dirs.push(...envDataDirs(env));
   dirs.push(...systemDataDirs(env));
   return [...new Set(dirs)];
 }
@@ -126,26 +215,66 @@ export function kernelJson(): KernelJson {
   };
 }
 
-function writeAtomic(file: string, data: string | Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-
-/** Write the kernelspec (kernel.json and logos); returns its folder. Installing twice overwrites. */
-export function installKernelspec(options: { location?: Location; name?: string; env?: NodeJS.ProcessEnv } = {}): string {
+/**
+ * Write the kernelspec (kernel.json and logos). Everything goes into a temporary folder beside
+ * the target first and is renamed into place, so a failure leaves the previous kernelspec (or
+ * nothing) and no half-written folder. Installing twice overwrites. Returns the folder written.
+ */
+export function installKernelspec(
+  options: { location?: Location; name?: string; env?: NodeJS.ProcessEnv; writeFile?: (file: string, data: string | Buffer) => void } = {},
+): string {
   const name = options.name ?? KERNEL_NAME;
   if (!/^[a-zA-Z0-9._-]+$/.test(name)) throw new Error(`kernel name ${JSON.stringify(name)} may use only letters, digits, ".", "_" and "-"`);
-  const dir = path.join(kernelsDir(options.location ?? { kind: "default" }, options.env), name);
+  const env = options.env ?? process.env;
+  const kernels = kernelsDir(options.location ?? { kind: "default" }, env);
+  const dir = path.join(kernels, name);
+  const write = options.writeFile ?? ((file: string, data: string | Buffer) => writeFileSync(file, data));
+  const cannot = (err: unknown) =>
+    new Error(`cannot install the kernelspec into ${kernels}: ${(err as Error).message}; choose a folder you can write (--user, or --prefix DIR)`);
+  let tmp: string;
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(kernels, { recursive: true });
+    tmp = mkdtempSync(path.join(kernels, `.${name}.tmp-`));
   } catch (err) {
-    throw new Error(`cannot create ${dir}: ${(err as Error).message}`);
+    throw cannot(err);
   }
-  writeAtomic(path.join(dir, "kernel.json"), JSON.stringify(kernelJson(), null, 2) + "\n");
-  writeAtomic(path.join(dir, "logo-32x32.png"), logoPng(32));
-  writeAtomic(path.join(dir, "logo-64x64.png"), logoPng(64));
+  let old: string | undefined;
+  try {
+    write(path.join(tmp, "kernel.json"), JSON.stringify(kernelJson(), null, 2) + "\n");
+    write(path.join(tmp, "logo-32x32.png"), logoPng(32));
+    write(path.join(tmp, "logo-64x64.png"), logoPng(64));
+    if (existsSync(dir)) {
+      old = `${tmp}.old`;
+      renameSync(dir, old);
+    }
+    try {
+      renameSync(tmp, dir);
+    } catch (err) {
+      if (old) renameSync(old, dir);
+      old = undefined;
+      throw err;
+    }
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw cannot(err);
+  }
+  if (old) rmSync(old, { recursive: true, force: true });
   return dir;
+}
+
+/**
+ * The warning `jupyter kernelspec install` gives when a kernelspec folder is not where Jupyter
+ * looks (JUPYTER_PATH, the user's, the environment's, the system's), naming the fix; undefined
+ * when Jupyter will find it.
+ */
+export function searchPathWarning(dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const data = path.dirname(path.dirname(dir));
+  const searched = jupyterPath(env);
+  if (searched.includes(data)) return undefined;
+  return (
+    `${dir} is not in Jupyter's kernel search path (${searched.map((d) => path.join(d, "kernels")).join(", ") || "empty"}); ` +
+    `Jupyter will not find this kernelspec unless JUPYTER_PATH includes ${data}`
+  );
 }
 
 /** Read the kernelspecs Jupyter would find (first of each name wins). */
@@ -195,13 +324,8 @@ function readSpec(dir: string): Omit<FoundKernelspec, "name" | "dir"> | undefine
  * searches where a kernelspec of that name starts a tsdl launcher. Returns the folders removed.
  */
 export function uninstallKernelspec(options: { location?: Location; name?: string; env?: NodeJS.ProcessEnv } = {}): string[] {
-  const name = options.name ?? KERNEL_NAME;
-  const candidates =
-    options.location && options.location.kind !== "default"
-      ? [path.join(kernelsDir(options.location, options.env), name)]
-      : jupyterPath(options.env).map((d) => path.join(d, "kernels", name));
   const removed: string[] = [];
-  for (const dir of candidates) {
+  for (const dir of uninstallCandidates(options)) {
     if (!existsSync(path.join(dir, "kernel.json"))) continue;
     const spec = readSpec(dir);
     if (!spec?.tsdl) continue;
@@ -209,6 +333,14 @@ export function uninstallKernelspec(options: { location?: Location; name?: strin
     removed.push(dir);
   }
   return removed;
+}
+
+/** The folders `uninstallKernelspec` looks in, in order (so the CLI can name them). */
+export function uninstallCandidates(options: { location?: Location; name?: string; env?: NodeJS.ProcessEnv } = {}): string[] {
+  const name = options.name ?? KERNEL_NAME;
+  return options.location && options.location.kind !== "default"
+    ? [path.join(kernelsDir(options.location, options.env), name)]
+    : jupyterPath(options.env).map((d) => path.join(d, "kernels", name));
 }
 
 /**

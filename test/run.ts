@@ -49,6 +49,19 @@ export function skipSummary(skips: Skip[]): string {
   return lines.join("\n");
 }
 
+/**
+ * The closing counts of node:test's output: `# pass 3` from the TAP reporter (Node 20's default
+ * when not on a terminal), `ℹ pass 3` from the spec reporter (the default from Node 23 on).
+ */
+export function parseCounts(text: string): { pass: number; fail: number; cancelled: number; skipped: number } {
+  const counts = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
+  for (const key of Object.keys(counts) as (keyof typeof counts)[]) {
+    const all = [...text.matchAll(new RegExp(`^(?:#|\u2139) ${key} (\\d+)$`, "gm"))];
+    if (all.length) counts[key] = Number(all[all.length - 1][1]);
+  }
+  return counts;
+}
+
 async function main(): Promise<number> {
   const here = __dirname;
   const args = process.argv.slice(2);
@@ -69,10 +82,7 @@ async function main(): Promise<number> {
   } catch {
     // the test runner died before writing its report; the exit code says so
   }
-  for (const key of Object.keys(counts) as (keyof typeof counts)[]) {
-    const m = results.match(new RegExp(`^# ${key} (\\d+)$`, "m"));
-    if (m) counts[key] = Number(m[1]);
-  }
+  Object.assign(counts, parseCounts(results));
   let skips: Skip[] = [];
   try {
     skips = readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Skip);

@@ -1,6 +1,8 @@
 /** `tsdl report NOTEBOOK.ipynb [-o FILE.html]`: an executed notebook to one offline HTML file. */
+import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { defaultReportPath, writeReport } from "./index";
+import { readNotebook } from "../nbformat/io";
+import { defaultReportPath, notExecuted, writeReport } from "./index";
 import type { PlotlyEmbedding } from "./render";
 
 /** Usage text of `tsdl report`. */
@@ -49,7 +51,10 @@ export async function reportCommand(
   const notebook = positionals[0];
   const out = values.output ?? defaultReportPath(notebook);
   try {
-    const bytes = writeReport(notebook, out, { plotly: values.plotly as PlotlyEmbedding });
+    const nb = readNotebook(notebook);
+    const unexecuted = notExecuted(nb);
+    if (unexecuted) io.err.write(`tsdl report: warning: ${notebook}: ${unexecuted}; run it first with tsdl run ${notebook} --html\n`);
+    const bytes = writeReport(nb, out, { plotly: values.plotly as PlotlyEmbedding, fileName: path.basename(notebook) });
     io.out.write(`wrote ${out} (${(bytes / 1024).toFixed(0)} KiB)\n`);
     return 0;
   } catch (err) {

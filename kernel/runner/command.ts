@@ -106,6 +106,7 @@ export async function runCommand(argv: string[], io: CommandIO = STD_IO, extra: 
       timeoutSeconds: parseTimeout(values.timeout),
       allowErrors: values["allow-errors"] ?? false,
       progressStream: io.err,
+      onWarning: (message) => io.err.write(`tsdl run: warning: ${message}\n`),
       ...extra,
       env: { ...kernelEnv(values.quick), ...extra.env },
     };
@@ -188,6 +189,7 @@ export async function startCommand(argv: string[], io: CommandIO = STD_IO, extra
       html: true,
       timeoutSeconds,
       progressStream: io.err,
+      onWarning: (message) => io.err.write(`tsdl start: warning: ${message}\n`),
       signal: sigint.signal,
       onResult: (r) => {
         io.out.write(describe(r) + "\n");

@@ -8,7 +8,7 @@ import { readNotebook, writeNotebook } from "../nbformat/io";
 import { writeReport } from "../report/index";
 import { notebookTitle } from "../report/render";
 import { createProgress, type NotebookProgress } from "./progress";
-import { notebookCwd, runNotebook, type RunOptions, type RunStatus } from "./run";
+import { foreignKernelspec, notebookCwd, runNotebook, type RunOptions, type RunStatus } from "./run";
 
 /** The outcome of one notebook file. */
 export interface FileResult {
@@ -39,6 +39,8 @@ export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress"> {
   progress?: (name: string) => NotebookProgress;
   /** Called after each notebook is written. */
   onResult?(result: FileResult): void;
+  /** Called once per notebook, before it runs, with a warning such as a Python kernelspec (default: a line on the progress stream). */
+  onWarning?(message: string): void;
 }
 
 /** Runs each notebook in turn (a fresh kernel each); stops early only when `signal` is aborted. */
@@ -63,6 +65,12 @@ async function runFile(file: string, options: RunFilesOptions): Promise<FileResu
     return { ...base, message: `${file}: ${(err as Error).message.replace(`${file}: `, "")}` };
   }
   base.title = notebookTitle(source, file);
+  const foreign = foreignKernelspec(source);
+  if (foreign) {
+    const message = `${file}: ${foreign}`;
+    if (options.onWarning) options.onWarning(message);
+    else (options.progressStream ?? process.stderr).write(`warning: ${message}\n`);
+  }
   const progress = options.progress?.(name) ?? createProgress(name, options.progressStream ?? process.stderr);
   let run;
   try {

@@ -17,7 +17,11 @@ export function createProgress(name: string, stream: NodeJS.WriteStream | NodeJS
   return (stream as NodeJS.WriteStream).isTTY ? barProgress(name, stream as NodeJS.WriteStream) : lineProgress(name, stream);
 }
 
-/** Plain lines: one when the kernel starts, one per cell, none at the end (the caller prints the result). */
+/**
+ * Plain lines: one when the kernel starts, one per cell, none at the end (the caller prints the
+ * result). A cell is named by its number among all cells, as the error line names it ("cell 8"),
+ * followed by its place among the code cells that run ("code cell 6 of 7").
+ */
 export function lineProgress(name: string, stream: NodeJS.WritableStream): NotebookProgress {
   const t0 = performance.now();
   const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
@@ -25,18 +29,18 @@ export function lineProgress(name: string, stream: NodeJS.WritableStream): Noteb
     starting(total) {
       stream.write(`${name}: starting the kernel, ${total} code cell${total === 1 ? "" : "s"} to run\n`);
     },
-    cellDone(index, total, status, seconds) {
-      stream.write(`${name}: cell ${index}/${total} ${status} in ${seconds.toFixed(1)} s (elapsed ${elapsed()})\n`);
+    cellDone(index, total, status, seconds, cellNumber) {
+      stream.write(`${name}: cell ${cellNumber} ${status} in ${seconds.toFixed(1)} s (code cell ${index} of ${total}, elapsed ${elapsed()})\n`);
     },
     end() {},
   };
 }
 
-/** A cli-progress bar: "NAME [=====-----] cell 3/12 | elapsed 0:14". */
+/** A cli-progress bar: "NAME [=====-----] code cell 3/12 | elapsed 0:14 (running cell 5)"; notes name cells as error lines do. */
 export function barProgress(name: string, stream: NodeJS.WriteStream): NotebookProgress {
   const bar = new SingleBar(
     {
-      format: `${name} [{bar}] cell {value}/{total} | elapsed {duration_formatted} {note}`,
+      format: `${name} [{bar}] code cell {value}/{total} | elapsed {duration_formatted} {note}`,
       stream,
       hideCursor: true,
       clearOnComplete: false,
@@ -52,11 +56,11 @@ export function barProgress(name: string, stream: NodeJS.WriteStream): NotebookP
       bar.start(total, 0, { note: "(starting the kernel)" });
       started = true;
     },
-    cellStart(index) {
-      bar.update(index - 1, { note: `(running cell ${index})` });
+    cellStart(index, _total, cellNumber) {
+      bar.update(index - 1, { note: `(running cell ${cellNumber})` });
     },
-    cellDone(index, _total, status) {
-      bar.update(index, { note: status === "ok" ? "" : `(cell ${index}: ${status})` });
+    cellDone(index, _total, status, _seconds, cellNumber) {
+      bar.update(index, { note: status === "ok" ? "" : `(cell ${cellNumber}: ${status})` });
     },
     end(status) {
       if (!started) return;

@@ -29,8 +29,8 @@ export interface RunProgress {
   starting?(total: number): void;
   /** Code cell `index` (1-based, of `total`) begins; `cellNumber` is its 1-based place among all cells. */
   cellStart?(index: number, total: number, cellNumber: number): void;
-  /** Code cell `index` ended with this status. */
-  cellDone?(index: number, total: number, status: "ok" | "error", seconds: number): void;
+  /** Code cell `index` ended with this status; `cellNumber` as in `cellStart` (the number error lines use). */
+  cellDone?(index: number, total: number, status: "ok" | "error", seconds: number, cellNumber: number): void;
 }
 
 /** Options of `runNotebook`. */
@@ -78,6 +78,21 @@ export interface RunResult {
 
 /** The tsdl kernelspec as recorded in a notebook's metadata. */
 export const KERNELSPEC_METADATA = { name: KERNEL_NAME, display_name: DISPLAY_NAME, language: "typescript" };
+
+/** The TypeScript names a notebook's kernelspec or language_info may give. */
+const TYPESCRIPT = new Set(["typescript", "ts"]);
+
+/**
+ * Why a notebook's metadata says it is not a TypeScript notebook (its kernelspec names another
+ * language, say Python), or undefined. `tsdl run` warns with this before running it as TypeScript.
+ */
+export function foreignKernelspec(nb: Notebook): string | undefined {
+  const spec = nb.metadata.kernelspec;
+  const language = String(spec?.language || nb.metadata.language_info?.name || "").trim();
+  if (!language || TYPESCRIPT.has(language.toLowerCase())) return undefined;
+  const named = spec?.name ? `kernelspec "${spec.name}"${spec.display_name ? ` (${spec.display_name})` : ""}` : "language_info";
+  return `its ${named} names the language ${JSON.stringify(language)}, not TypeScript; running its cells as TypeScript in the tsdl kernel anyway`;
+}
 
 /**
  * Executes every code cell of `source` (a deep copy is made) and returns the executed notebook.
@@ -158,7 +173,7 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
       const outcome = await runCell(kernel, cell, collector, options);
       result.executed++;
       const failed = outcome.status !== "ok";
-      options.progress?.cellDone?.(i + 1, codeCells.length, failed ? "error" : "ok", (performance.now() - c0) / 1000);
+      options.progress?.cellDone?.(i + 1, codeCells.length, failed ? "error" : "ok", (performance.now() - c0) / 1000, number);
       if (!failed) continue;
       const error = outcome.error ?? "error";
       result.errors.push({ cell: number, error });

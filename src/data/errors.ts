@@ -15,7 +15,7 @@ export type DataErrorCode =
   | "COUNT_MISMATCH" // image and label files disagree on the number of examples
   | "BAD_LABEL" // a label outside 0..classes-1
   | "CHECKSUM" // SHA-256 differs from the official file's
-  | "NOT_FOUND" // a data set's files are absent
+  | "NOT_FOUND" // a data set's files, or the IDX file asked for, are absent
   | "BAD_ARGUMENT"; // an option with a value out of range
 
 /** An error from `dl.data`, with a `code` and, for file errors, the `file`. Introduced in notebook 04. */

@@ -209,7 +209,16 @@ export interface IdxFile extends IdxArray {
 /** Read an IDX file, plain or gzip, and validate it. Introduced in notebook 04. */
 export function readIdx(file: string, expect?: IdxExpectation): IdxFile {
   const name = basename(file);
-  const raw = readFileSync(file);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = `expected an IDX file${expect ? ` of ${expect.what}` : ""}`;
+    if (code === "ENOENT") throw new DataError("NOT_FOUND", `${name}: no such file; ${what} at ${file}`, file);
+    if (code === "EISDIR") throw new DataError("NOT_FOUND", `${name}: is a folder; ${what} at ${file}`, file);
+    throw err;
+  }
   if (raw.length === 0) {
     throw new DataError("EMPTY", `${name}: the file is empty (0 bytes); expected an IDX file${expect ? ` of ${expect.what}` : ""} (${file})`, file);
   }

@@ -50,6 +50,14 @@ test("an empty file is its own error", () => {
   throwsData(() => readIdx(f, MNIST_LABELS), "EMPTY", /t10k-labels-idx1-ubyte: the file is empty/);
 });
 
+test("a missing file is NOT_FOUND, naming the path (a folder too), not a bare ENOENT", () => {
+  const dir = tempDir();
+  const f = path.join(dir, "train-images-idx3-ubyte");
+  throwsData(() => readIdx(f, MNIST_IMAGES), "NOT_FOUND", /^train-images-idx3-ubyte: no such file; expected an IDX file of images at .*train-images-idx3-ubyte$/);
+  assert.throws(() => readIdx(f), (err: unknown) => (err as DataError).file === f);
+  throwsData(() => readIdx(dir), "NOT_FOUND", /is a folder; expected an IDX file at /);
+});
+
 test("a truncated file names the bytes expected and found", () => {
   const full = encodeIdx(new Uint8Array(3 * 4 * 4), [3, 4, 4]);
   throwsData(

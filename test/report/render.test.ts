@@ -18,6 +18,7 @@ import {
 } from "../../kernel/report/index";
 
 const FIXTURE = path.join(__dirname, "..", "..", "..", "test", "fixtures", "report-sample.ipynb");
+const ROOT_NOTEBOOKS = path.join(__dirname, "..", "..", "..", "notebooks");
 
 function notebook(outputs: Output[], markdown = "# Title"): Notebook {
   return {
@@ -175,6 +176,14 @@ test("tsdl report writes the HTML file, and explains bad arguments and missing f
     assert.match(html, /<title>Report fixture<\/title>/);
     assert.match(out.join(""), /wrote .*r\.html/);
     assert.deepEqual(fs.readdirSync(path.dirname(target)), ["r.html"], "no temporary file is left");
+    assert.doesNotMatch(err.join(""), /warning/, "an executed notebook gets no warning");
+
+    // A notebook stored without outputs (as the walkthroughs are) still renders, with a warning.
+    const fresh = path.join(ROOT_NOTEBOOKS, "00-kernel-smoke.ipynb");
+    assert.equal(await reportCommand([fresh, "-o", path.join(dir, "fresh.html")], io), 0);
+    assert.match(err.join(""), /tsdl report: warning: .*00-kernel-smoke\.ipynb: none of its \d+ code cells has an output or an execution count: it was not executed.*run it first with tsdl run /);
+    assert.ok(fs.existsSync(path.join(dir, "fresh.html")));
+    err.length = 0;
 
     assert.equal(await reportCommand([], io), 2);
     assert.match(err.join(""), /expected one notebook, found 0/);

@@ -128,20 +128,25 @@ test("progress: plain lines when not a terminal, a cli-progress bar with cell n 
   const plain = sink(false);
   const p = createProgress("01-intro", plain);
   p.starting?.(3);
-  p.cellDone?.(1, 3, "ok", 0.25);
-  p.cellDone?.(2, 3, "error", 1.5);
+  // Code cells 1 and 2 of 3 are cells 2 and 4 of the notebook (markdown between them): lines name
+  // them "cell 2" and "cell 4", as the error line does.
+  p.cellDone?.(1, 3, "ok", 0.25, 2);
+  p.cellDone?.(2, 3, "error", 1.5, 4);
   p.end("error", 2);
-  assert.match(plain.text(), /^01-intro: starting the kernel, 3 code cells to run\n01-intro: cell 1\/3 ok in 0\.3 s \(elapsed \d+\.\d s\)\n01-intro: cell 2\/3 error in 1\.5 s/);
+  assert.match(
+    plain.text(),
+    /^01-intro: starting the kernel, 3 code cells to run\n01-intro: cell 2 ok in 0\.3 s \(code cell 1 of 3, elapsed \d+\.\d s\)\n01-intro: cell 4 error in 1\.5 s \(code cell 2 of 3, /,
+  );
   assert.equal(lineProgress("x", plain).cellStart, undefined);
 
   const tty = sink(true);
   const bar = barProgress("02-loss", tty);
   bar.starting?.(4);
   bar.cellStart?.(1, 4, 2);
-  bar.cellDone?.(1, 4, "ok", 0.1);
+  bar.cellDone?.(1, 4, "ok", 0.1, 2);
   bar.cellStart?.(2, 4, 3);
   bar.end("ok", 1);
   const text = tty.text();
-  assert.match(text, /02-loss \[[=-]+\] cell 1\/4 \| elapsed 0s/);
+  assert.match(text, /02-loss \[[=-]+\] code cell 1\/4 \| elapsed 0s/);
   assert.doesNotMatch(text, /starting the kernel, 4 code cells/, "the TTY reporter draws a bar, not lines");
 });

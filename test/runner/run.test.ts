@@ -64,8 +64,10 @@ test("tsdl run: every output kind collected as Jupyter does; the error cell stop
   // Exactly one line names the notebook, the cell number (among all cells) and the error.
   const errLines = io.stderr().split("\n").filter((l) => l.startsWith("tsdl run:"));
   assert.deepEqual(errLines, [`tsdl run: ${path.join(FIXTURES, "outputs.ipynb")}: cell 8: TypeError: boom <b>`]);
-  // Not a terminal: plain progress lines.
-  assert.match(io.stderr(), /outputs: cell 6\/7 error in \d+\.\d s/);
+  assert.doesNotMatch(io.stderr(), /warning/, "a tsdl notebook gets no kernelspec warning");
+  // Not a terminal: plain progress lines, naming the failing cell as the error line does.
+  assert.match(io.stderr(), /outputs: cell 8 error in \d+\.\d s \(code cell 6 of 7, /);
+  assert.doesNotMatch(io.stderr(), /cell 6\/7/);
 
   const nb = readValid(path.join(out, "outputs.ipynb"));
   const [streams, displayed, again, update, chart, empty, failing, after] = code(nb);
@@ -129,6 +131,28 @@ test("tsdl run --allow-errors runs past the error cell, records it, and exits 0 
   const run = (nb.metadata.tsdl as { run: Record<string, unknown> }).run;
   assert.equal(run.status, "ok");
   assert.deepEqual(run.errors, [{ cell: 8, error: "TypeError: boom <b>" }]);
+});
+
+test("tsdl run on a Python notebook warns once, naming its kernelspec, before running it as TypeScript", async () => {
+  const file = path.join(tmp, "python.ipynb");
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "python3", display_name: "Python 3 (ipykernel)", language: "python" }, language_info: { name: "python" } },
+    cells: [{ cell_type: "code", id: "a", metadata: {}, execution_count: null, outputs: [], source: ["const n: number = 6 * 7;\n", "console.log(n);"] }],
+  };
+  fs.writeFileSync(file, JSON.stringify(nb));
+  const io = capture();
+  const status = await runCommand([file, "--out", path.join(tmp, "python-out")], io, { env: KERNEL_ENV });
+  assert.equal(status, 0, io.stderr());
+  const warnings = io.stderr().split("\n").filter((l) => /warning/.test(l));
+  assert.deepEqual(warnings, [
+    `tsdl run: warning: ${file}: its kernelspec "python3" (Python 3 (ipykernel)) names the language "python", not TypeScript; running its cells as TypeScript in the tsdl kernel anyway`,
+  ]);
+  assert.ok(io.stderr().indexOf("warning") < io.stderr().indexOf("starting the kernel"), "the warning comes before the run");
+  const out = readValid(path.join(tmp, "python-out", "python.ipynb"));
+  assert.equal(text(code(out)[0].outputs[0]), "42\n", "it ran as TypeScript");
+  assert.equal(out.metadata.kernelspec?.name, "tsdl");
 });
 
 test("the written notebook re-executes in Debian's nbclient with the installed tsdl kernelspec, and nbconvert renders it", { skip: requires("jupyter") }, async () => {
