@@ -15,10 +15,10 @@
  *   Conv2DBackpropInput:  dx                 = col2im(dy · Wᵀ)     (scatter-add of the runs)
  *   Conv2DBackpropFilter: dW[(ky, kx, c), o] = colsᵀ · dy
  *
- * The im2col and col2im copies are plain JavaScript loops over the backend's memory (about a
- * nanosecond per element, a few percent of the product). `MaxPoolGrad` recomputes each window's
- * argmax from the forward input, first maximum in row-major window order as the `cpu` backend
- * does, and adds dy there. Results match the `cpu` backend to float32 rounding, gradients
+ * The im2col and col2im copies are generated WebAssembly too (im2col.ts): as JavaScript loops
+ * they took as long as the products. `MaxPoolGrad` (im2col.ts) recomputes each window's argmax
+ * from the forward input, first maximum in row-major window order as the `cpu` backend does,
+ * and adds dy there. Results match the `cpu` backend to float32 rounding, gradients
  * included (test/wasm/conv.test.ts). What they do not cover (dilations, NCHW, other dtypes) runs
  * on the shipped kernels.
  */
@@ -77,65 +77,9 @@ function geometry(info: tf.backend_util.Conv2DInfo): Geometry {
   };
 }
 
-/**
- * Writes the im2col matrix of `x` (float index `xi` in `mem`) at float index `ci`: one row of
- * kh·kw·c values per output position.
- */
-export function im2col(mem: Float32Array, xi: number, ci: number, g: Geometry): void {
-  const { n, h, w, c, oh, ow, kh, kw, sh, sw, top, left } = g;
-  const run = kw * c;
-  let dst = ci;
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        const ix0 = ox * sw - left;
-        const kx0 = ix0 < 0 ? -ix0 : 0;
-        const kx1 = ix0 + kw > w ? w - ix0 : kw;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh - top + ky;
-          if (iy < 0 || iy >= h || kx1 <= kx0) {
-            mem.fill(0, dst, dst + run);
-          } else {
-            const lead = kx0 * c;
-            const len = (kx1 - kx0) * c;
-            if (lead > 0) mem.fill(0, dst, dst + lead);
-            let s = xi + ((b * h + iy) * w + ix0 + kx0) * c;
-            const d0 = dst + lead;
-            for (let i = 0; i < len; i++) mem[d0 + i] = mem[s++];
-            if (lead + len < run) mem.fill(0, d0 + len, dst + run);
-          }
-          dst += run;
-        }
-      }
-    }
-  }
-}
-
-/** Adds each row of the im2col-shaped `cols` (float index `ci`) back into `dx` (float index `xi`, zeroed here). */
-export function col2im(mem: Float32Array, ci: number, xi: number, g: Geometry): void {
-  const { n, h, w, c, oh, ow, kh, kw, sh, sw, top, left } = g;
-  const run = kw * c;
-  mem.fill(0, xi, xi + n * h * w * c);
-  let src = ci;
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        const ix0 = ox * sw - left;
-        const kx0 = ix0 < 0 ? -ix0 : 0;
-        const kx1 = ix0 + kw > w ? w - ix0 : kw;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh - top + ky;
-          if (iy >= 0 && iy < h && kx1 > kx0) {
-            const len = (kx1 - kx0) * c;
-            let d = xi + ((b * h + iy) * w + ix0 + kx0) * c;
-            const s0 = src + kx0 * c;
-            for (let i = 0; i < len; i++) mem[d++] += mem[s0 + i];
-          }
-          src += run;
-        }
-      }
-    }
-  }
+/** im2col / col2im on the generated kernels (im2col.ts); byte offsets. */
+function runIm2col(backend: WasmBackend, which: "im2col" | "col2im", x: number, cols: number, g: Geometry): void {
+  gemmFor(backend)[which](x, cols, g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.top, g.left);
 }
 
 /** Temporary float32 buffers in the backend's memory, freed together. */
@@ -187,7 +131,7 @@ function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tensor
     let cols = at(backend, x);
     if (!pointwise(g)) {
       cols = temps.alloc(p * k);
-      im2col(heap(backend), at(backend, x) / 4, cols / 4, g);
+      runIm2col(backend, "im2col", at(backend, x), cols, g);
     }
     parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
     return out;
@@ -221,7 +165,10 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
     const dcols = pointwise(g) ? at(backend, dx) : temps.alloc(p * k);
     gemmFor(backend).transpose(at(backend, filter), wt, k, g.o); // Wᵀ [o, k]
     parallelGemmFor(backend).gemm("none", at(backend, dy), wt, dcols, p, g.o, k, g.o, k, k, 0);
-    if (dcols !== at(backend, dx)) col2im(heap(backend), dcols / 4, at(backend, dx) / 4, g);
+    if (dcols !== at(backend, dx)) {
+      heap(backend).fill(0, at(backend, dx) / 4, at(backend, dx) / 4 + dxCount);
+      runIm2col(backend, "col2im", at(backend, dx), dcols, g);
+    }
     return dx;
   } finally {
     temps.dispose();
@@ -251,7 +198,7 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
     let cols = at(backend, x);
     if (!pointwise(g)) {
       cols = temps.alloc(p * k);
-      im2col(heap(backend), at(backend, x) / 4, cols / 4, g);
+      runIm2col(backend, "im2col", at(backend, x), cols, g);
     }
     const colsT = temps.alloc(k * p);
     gemmFor(backend).transpose(cols, colsT, p, k); // [k, p]
@@ -269,39 +216,11 @@ function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.T
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   if (dy.dtype !== "float32" || input.dtype !== "float32") return fallback(args);
   const dx = backend.makeOutput(input.shape, "float32");
-  const mem = heap(backend);
-  const xi = at(backend, input) / 4;
-  const di = at(backend, dx) / 4;
-  let gi = at(backend, dy) / 4;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  const { top, left } = info.padInfo;
-  mem.fill(0, di, di + n * h * w * c);
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      const y0 = Math.max(0, oy * sh - top);
-      const y1 = Math.min(h, oy * sh - top + fh);
-      for (let ox = 0; ox < ow; ox++) {
-        const x0 = Math.max(0, ox * sw - left);
-        const x1 = Math.min(w, ox * sw - left + fw);
-        for (let ch = 0; ch < c; ch++, gi++) {
-          let best = -Infinity;
-          let pos = -1;
-          for (let iy = y0; iy < y1; iy++) {
-            let q = ((b * h + iy) * w + x0) * c + ch;
-            for (let ix = x0; ix < x1; ix++, q += c) {
-              const v = mem[xi + q];
-              if (v > best) {
-                best = v;
-                pos = q;
-              }
-            }
-          }
-          if (pos >= 0) mem[di + pos] += mem[gi];
-        }
-      }
-    }
-  }
+  const di = at(backend, dx) / 4;
+  heap(backend).fill(0, di, di + n * h * w * c);
+  gemmFor(backend).maxPoolGrad(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
   return dx;
 }
 

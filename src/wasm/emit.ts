@@ -1,6 +1,7 @@
 /**
- * A minimal WebAssembly binary writer: just what src/wasm/gemm.ts needs to generate its kernels
- * at run time (i32 and f32 scalar code, SIMD f32x4, loops and blocks, one imported memory).
+ * A minimal WebAssembly binary writer: just what src/wasm/gemm.ts and src/wasm/im2col.ts need to
+ * generate their kernels at run time (i32 and f32 scalar code, SIMD f32x4, loops and blocks, one
+ * imported memory).
  * Generating the bytes here keeps the repository free of compiled binaries and of a C toolchain;
  * the format is the WebAssembly 2.0 binary format (https://webassembly.github.io/spec/).
  */
@@ -126,6 +127,13 @@ export class Func {
   }
   drop(): this {
     return this.op(0x1a);
+  }
+  /** a b cond → cond ≠ 0 ? a : b (numeric operands). */
+  select(): this {
+    return this.op(0x1b);
+  }
+  f32gt(): this {
+    return this.op(0x5e);
   }
   f32load(offset = 0): this {
     return this.op(0x2a, ...this.memarg(2, offset));

@@ -22,8 +22,10 @@
  *        beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate)
  *       one Adam update, the very float32 operations of tfjs's AdamOptimizer in its order
  *       (adam.ts), fused into one pass
+ *   im2col, col2im, maxpool_grad   (im2col.ts) for the convolutions of conv.ts
  */
 import { Func, moduleBytes, type } from "./emit";
+import { im2colFuncs } from "./im2col";
 
 const { i32 } = type;
 /**
@@ -343,12 +345,16 @@ export interface GemmKernels {
   transpose: (src: number, dst: number, rows: number, cols: number) => void;
   sqrt: (src: number, dst: number, count: number) => void;
   adam: (...args: number[]) => void;
+  /** im2col.ts: convolutions' im2col and col2im, max-pooling's gradient. */
+  im2col: (...args: number[]) => void;
+  col2im: (...args: number[]) => void;
+  maxPoolGrad: (...args: number[]) => void;
 }
 
 /** The module's bytes for a shared (threaded build) or unshared memory. */
 export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Array {
   const gemms = (["none", "bias", "relu", "bias_relu"] as const).map((e) => gemm(e, mr));
-  return moduleBytes([...gemms, transpose(), sqrt(), adam()], sharedMemory);
+  return moduleBytes([...gemms, transpose(), sqrt(), adam(), ...im2colFuncs()], sharedMemory);
 }
 
 /** Compiles the kernels for `memory` (the tfjs wasm backend's own memory). */
@@ -370,6 +376,9 @@ export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory)
     transpose: e.transpose,
     sqrt: e.sqrt,
     adam: e.adam,
+    im2col: e.im2col,
+    col2im: e.col2im,
+    maxPoolGrad: e.maxpool_grad,
   };
 }
 
