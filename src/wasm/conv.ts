@@ -220,8 +220,31 @@ function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.T
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const di = at(backend, dx) / 4;
   heap(backend).fill(0, di, di + n * h * w * c);
-  gemmFor(backend).maxPoolGrad(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
+  const kernels = gemmFor(backend);
+  (c % 4 === 0 ? kernels.maxPoolGrad4 : kernels.maxPoolGrad)(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
   return dx;
+}
+
+/**
+ * `Sum` over leading axes (a bias gradient: [n, h, w, c] summed to [c]) in one pass; other sums
+ * on the shipped kernel, which transposes the reduced axes to the end first.
+ */
+function sum(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== "float32" || !leading) return fallback(args);
+  const kept = x.shape.slice(axes.length);
+  const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+  const out = backend.makeOutput(outShape, "float32");
+  const cols = kept.reduce((p, d) => p * d, 1);
+  const rows = x.shape.slice(0, axes.length).reduce((p, d) => p * d, 1);
+  if (cols === 0) return out;
+  gemmFor(backend).sumRows(at(backend, x), at(backend, out), rows, cols);
+  return out;
 }
 
 /** The kernels of this file and what each falls back to, by name. */
@@ -230,13 +253,14 @@ const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.Tenso
   [tf.Conv2DBackpropInput]: conv2dBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
   [tf.MaxPoolGrad]: maxPoolGrad,
+  [tf.Sum]: sum,
 };
 
 /** The names of the kernels `convolutionConfigs` provides. */
 export const CONV_KERNELS = Object.keys(KERNELS);
 
 /**
- * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter` and `MaxPoolGrad` for a backend
+ * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad` and `Sum` for a backend
  * built on tfjs-backend-wasm; `fallback(name)` is what runs the cases they leave out (the
  * shipped kernel, or for `Conv2DBackpropFilter`, which wasm lacks, the assembled one).
  */

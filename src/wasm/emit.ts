@@ -218,6 +218,26 @@ export class Func {
   f32x4extract(lane: number): this {
     return this.simd(0x1f, lane);
   }
+  /** A v128 constant of four i32 lanes. */
+  i32x4const(lanes: [number, number, number, number]): this {
+    return this.simd(0x0c, ...new Uint8Array(new Int32Array(lanes).buffer));
+  }
+  f32x4gt(): this {
+    return this.simd(0x44);
+  }
+  /** a b mask → (a & mask) | (b & ~mask). */
+  bitselect(): this {
+    return this.simd(0x52);
+  }
+  i32x4splat(): this {
+    return this.simd(0x11);
+  }
+  i32x4add(): this {
+    return this.simd(0xae);
+  }
+  i32x4extract(lane: number): this {
+    return this.simd(0x1b, lane);
+  }
 
   /** The encoded body: local declarations, code, end. */
   encode(): number[] {

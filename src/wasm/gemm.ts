@@ -22,7 +22,7 @@
  *        beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate)
  *       one Adam update, the very float32 operations of tfjs's AdamOptimizer in its order
  *       (adam.ts), fused into one pass
- *   im2col, col2im, maxpool_grad   (im2col.ts) for the convolutions of conv.ts
+ *   im2col, col2im, maxpool_grad(4), sum_rows   (im2col.ts) for the convolutions of conv.ts
  */
 import { Func, moduleBytes, type } from "./emit";
 import { im2colFuncs } from "./im2col";
@@ -349,6 +349,8 @@ export interface GemmKernels {
   im2col: (...args: number[]) => void;
   col2im: (...args: number[]) => void;
   maxPoolGrad: (...args: number[]) => void;
+  maxPoolGrad4: (...args: number[]) => void;
+  sumRows: (x: number, out: number, rows: number, cols: number) => void;
 }
 
 /** The module's bytes for a shared (threaded build) or unshared memory. */
@@ -379,6 +381,8 @@ export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory)
     im2col: e.im2col,
     col2im: e.col2im,
     maxPoolGrad: e.maxpool_grad,
+    maxPoolGrad4: e.maxpool_grad4,
+    sumRows: e.sum_rows,
   };
 }
 

@@ -12,6 +12,9 @@
  *   maxpool_grad(x, dy, dx, n, h, w, c, oh, ow, fh, fw, sh, sw, top, left)
  *       dx[argmax of each window of x] += dy (first maximum in row-major window order, as the
  *       `cpu` backend picks it; dx zeroed by the caller)
+ *   maxpool_grad4(...same)     the same for c % 4 == 0, four channels per f32x4
+ *   sum_rows(x, out, rows, cols)   out[j] = Σᵢ x[i·cols + j]: a `Sum` over leading axes (a bias
+ *       gradient), which tfjs-wasm runs as a full transpose and then a sum
  */
 import { Func, type } from "./emit";
 
@@ -103,6 +106,106 @@ function columns(mode: "im2col" | "col2im"): Func {
   return f;
 }
 
+/**
+ * maxpool_grad for channels in groups of four (c % 4 == 0): the four channels' running maxima and
+ * their byte addresses in f32x4 / i32x4 lanes, updated where `v > best` (strict: the first
+ * maximum stays), then each lane's dy added at its address.
+ */
+function maxPoolGrad4(): Func {
+  const f = new Func("maxpool_grad4", Array(15).fill(i32));
+  const [X, DY, DX, N, H, W, C, OH, OW, FH, FW, SH, SW, TOP, LEFT] = [...Array(15).keys()];
+  const [b, oy, ox, ch, iy, ix, y0, y1, x0, x1, q, g, cB, t, a] = Array.from({ length: 15 }, () => f.local(i32));
+  const best = f.local(type.v128);
+  const pos = f.local(type.v128);
+  const v = f.local(type.v128);
+  const mask = f.local(type.v128);
+  const forLoop = (v_: number, from: () => void, limit: number, step: number, body: () => void) => {
+    from();
+    f.set(v_);
+    f.block().loop();
+    f.get(v_).get(limit).geS().brIf(1);
+    body();
+    f.get(v_).i32(step).add().set(v_).br(0);
+    f.end().end();
+  };
+  f.get(C).i32(2).shl().set(cB);
+  f.get(DY).set(g);
+  forLoop(b, () => f.i32(0), N, 1, () =>
+    forLoop(oy, () => f.i32(0), OH, 1, () => {
+      f.get(oy).get(SH).mul().get(TOP).sub().set(t);
+      f.get(t).i32(0).get(t).i32(0).gtS().select().set(y0);
+      f.get(t).get(FH).add().set(t);
+      f.get(t).get(H).get(t).get(H).ltS().select().set(y1);
+      forLoop(ox, () => f.i32(0), OW, 1, () => {
+        f.get(ox).get(SW).mul().get(LEFT).sub().set(t);
+        f.get(t).i32(0).get(t).i32(0).gtS().select().set(x0);
+        f.get(t).get(FW).add().set(t);
+        f.get(t).get(W).get(t).get(W).ltS().select().set(x1);
+        forLoop(ch, () => f.i32(0), C, 4, () => {
+          f.f32(-Infinity).f32x4splat().set(best);
+          f.i32(-1).i32x4splat().set(pos);
+          forLoop(iy, () => f.get(y0), y1, 1, () => {
+            f.get(b).get(H).mul().get(iy).add().get(W).mul().get(x0).add().get(C).mul().get(ch).add().i32(2).shl().get(X).add().set(q);
+            forLoop(ix, () => f.get(x0), x1, 1, () => {
+              f.get(q).v128load().tee(v).get(best).f32x4gt().set(mask);
+              f.get(v).get(best).get(mask).bitselect().set(best);
+              f.get(q).i32x4splat().i32x4const([0, 4, 8, 12]).i32x4add().get(pos).get(mask).bitselect().set(pos);
+              f.get(q).get(cB).add().set(q);
+            });
+          });
+          for (let lane = 0; lane < 4; lane++) {
+            f.get(pos).i32x4extract(lane).tee(a).i32(-1).ne();
+            f.if();
+            f.get(a).get(X).sub().get(DX).add().tee(t);
+            f.get(t).f32load().get(g).f32load(4 * lane).f32add().f32store();
+            f.end();
+          }
+          f.get(g).i32(16).add().set(g);
+        });
+      });
+    }),
+  );
+  return f;
+}
+
+/** sum_rows(x, out, rows, cols): out[j] = Σᵢ x[i·cols + j] (a sum over leading axes), rows in order. */
+function sumRows(): Func {
+  const f = new Func("sum_rows", [i32, i32, i32, i32]);
+  const [X, OUT, ROWS, COLS] = [0, 1, 2, 3];
+  const [r, j, p, end4, colsB] = Array.from({ length: 5 }, () => f.local(i32));
+  f.get(COLS).i32(2).shl().set(colsB);
+  f.get(colsB).i32(-16).and().set(end4);
+  const cols = (vec: () => void, one: () => void) => {
+    f.i32(0).set(j);
+    f.block().loop();
+    f.get(j).get(end4).geS().brIf(1);
+    vec();
+    f.get(j).i32(16).add().set(j).br(0);
+    f.end().end();
+    f.block().loop();
+    f.get(j).get(colsB).geS().brIf(1);
+    one();
+    f.get(j).i32(4).add().set(j).br(0);
+    f.end().end();
+  };
+  cols(
+    () => f.get(OUT).get(j).add().v128zero().v128store(),
+    () => f.get(OUT).get(j).add().f32(0).f32store(),
+  );
+  f.get(X).set(p);
+  f.i32(0).set(r);
+  f.block().loop();
+  f.get(r).get(ROWS).geS().brIf(1);
+  cols(
+    () => f.get(OUT).get(j).add().get(OUT).get(j).add().v128load().get(p).get(j).add().v128load().f32x4add().v128store(),
+    () => f.get(OUT).get(j).add().get(OUT).get(j).add().f32load().get(p).get(j).add().f32load().f32add().f32store(),
+  );
+  f.get(p).get(colsB).add().set(p);
+  f.get(r).i32(1).add().set(r).br(0);
+  f.end().end();
+  return f;
+}
+
 function maxPoolGrad(): Func {
   const f = new Func("maxpool_grad", Array(15).fill(i32));
   const [X, DY, DX, N, H, W, C, OH, OW, FH, FW, SH, SW, TOP, LEFT] = [...Array(15).keys()];
@@ -162,5 +265,5 @@ function maxPoolGrad(): Func {
 
 /** The functions of this file, for the module gemm.ts compiles. */
 export function im2colFuncs(): Func[] {
-  return [columns("im2col"), columns("col2im"), maxPoolGrad()];
+  return [columns("im2col"), columns("col2im"), maxPoolGrad(), maxPoolGrad4(), sumRows()];
 }

@@ -21,7 +21,7 @@ before(async () => {
 
 test("tsdl's convolution kernels are the ones registered on wasm", () => {
   const mine = convolutionConfigs("wasm", () => undefined);
-  assert.deepEqual(CONV_KERNELS.sort(), [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad].sort());
+  assert.deepEqual([...CONV_KERNELS].sort(), [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum].sort());
   for (const name of CONV_KERNELS) {
     const registered = tf.getKernel(name, "wasm");
     assert.ok(registered, `${name} registered`);
@@ -95,6 +95,8 @@ const poolCases: PoolCase[] = [
   { x: [1, 8, 8, 6], size: 3, strides: 2, pad: "same", ties: true },
   { x: [3, 6, 5, 2], size: [2, 3], strides: [1, 2], pad: "valid", ties: true },
   { x: [1, 5, 5, 1], size: 2, strides: 1, pad: 1 },
+  { x: [2, 11, 11, 32], size: 2, strides: 2, pad: "valid", ties: true },
+  { x: [1, 6, 6, 8], size: 3, strides: 2, pad: "same" },
 ];
 
 for (const c of poolCases) {
@@ -111,6 +113,32 @@ for (const c of poolCases) {
     assertClose(await runOn("wasm", [x, w], run), await runOn("cpu", [x, w], run), JSON.stringify(c));
   });
 }
+
+const sumCases: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
+  { shape: [16, 26, 26, 16], axis: [0, 1, 2] },
+  { shape: [64, 11, 11, 32], axis: [2, 0, 1] },
+  { shape: [7, 5], axis: 0 },
+  { shape: [7, 6], axis: 0, keepDims: true },
+  { shape: [3, 4, 5], axis: [0, 1], keepDims: true },
+  { shape: [3, 4, 5], axis: 1 },
+  { shape: [3, 4, 5], axis: -1 },
+  { shape: [3, 4, 5], axis: [0, 1, 2] },
+  { shape: [0, 3], axis: 0 },
+];
+
+for (const c of sumCases) {
+  test(`sum [${c.shape}] axis ${JSON.stringify(c.axis)}${c.keepDims ? " keepDims" : ""} matches cpu`, async () => {
+    const x = values(...c.shape);
+    const run = (t: tf.Tensor) => [tf.sum(t, c.axis, c.keepDims)];
+    assertClose(await runOn("wasm", [x], run), await runOn("cpu", [x], run), JSON.stringify(c));
+  });
+}
+
+test("an int32 sum over leading axes still runs (on the shipped kernel) and is exact", async () => {
+  await tf.setBackend("wasm");
+  const got = tf.tidy(() => tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], "int32"), 0).arraySync());
+  assert.deepEqual(got, [9, 12]);
+});
 
 test("without tsdl's kernels the wasm backend still has a Conv2DBackpropFilter (the assembled one) and it matches cpu", async () => {
   unregisterTsdlKernels("wasm");
