@@ -200,9 +200,8 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
       cols = temps.alloc(p * k);
       runIm2col(backend, "im2col", at(backend, x), cols, g);
     }
-    const colsT = temps.alloc(k * p);
-    gemmFor(backend).transpose(cols, colsT, p, k); // [k, p]
-    parallelGemmFor(backend).gemm("none", colsT, at(backend, dy), at(backend, dw), k, p, g.o, p, g.o, g.o, 0);
+    // dW [k, o] = colsᵀ · dy, cols read transposed in place.
+    parallelGemmFor(backend).gemm("tn_none", cols, at(backend, dy), at(backend, dw), k, p, g.o, k, g.o, g.o, 0);
     return dw;
   } finally {
     temps.dispose();
