@@ -82,6 +82,9 @@ function runIm2col(backend: WasmBackend, which: "im2col" | "col2im", x: number, 
   gemmFor(backend)[which](x, cols, g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.top, g.left);
 }
 
+/** The filter gradient reads im2col rows up to this long transposed in place (see below). */
+const TN_MAX_K = 16;
+
 /** Temporary float32 buffers in the backend's memory, freed together. */
 class Temps {
   private infos: tf.TensorInfo[] = [];
@@ -200,8 +203,17 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
       cols = temps.alloc(p * k);
       runIm2col(backend, "im2col", at(backend, x), cols, g);
     }
-    // dW [k, o] = colsᵀ · dy, cols read transposed in place.
-    parallelGemmFor(backend).gemm("tn_none", cols, at(backend, dy), at(backend, dw), k, p, g.o, k, g.o, g.o, 0);
+    // dW [k, o] = colsᵀ · dy. With short rows (k ≤ 16: the first layer's 3×3×1) cols is read
+    // transposed in place; longer rows are copied transposed first (SIMD 4×4 blocks), as reading
+    // 16 bytes per row from each of p rows for every row tile was 4× slower (conv 2: k = 144).
+    const runner = parallelGemmFor(backend);
+    if (k <= TN_MAX_K) {
+      runner.gemm("tn_none", cols, at(backend, dy), at(backend, dw), k, p, g.o, k, g.o, g.o, 0);
+    } else {
+      const colsT = temps.alloc(k * p);
+      gemmFor(backend).transpose(cols, colsT, p, k); // [k, p]
+      runner.gemm("none", colsT, at(backend, dy), at(backend, dw), k, p, g.o, p, g.o, g.o, 0);
+    }
     return dw;
   } finally {
     temps.dispose();
