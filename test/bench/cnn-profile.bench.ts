@@ -1,19 +1,20 @@
 /**
  * Where a training step of `dl.models.cnn` (batch 64 of MNIST, Adam) spends its time on tsdl's
  * wasm backend: every kernel of one step, timed by `tf.profile` (wall time per kernel call, the
- * wasm backend is synchronous), summed per kernel name and shapes, over a few steps. Prints the
- * kernels by total time with their share of the step.
+ * wasm backend is synchronous), per kernel name and shapes, the median over the profiled steps
+ * (the machine is shared: a median resists the busy moments). Prints the kernels by time with
+ * their share of the step, and for the convolutions their FLOP and GFLOP/s.
  *
- * Run: `npm run bench -- cnn-profile` (TSDL_BENCH_ROUNDS=N steps profiled, default 5).
+ * Run: `npm run bench -- cnn-profile` (TSDL_BENCH_ROUNDS=N steps profiled, default 9).
  */
 import * as tf from "@tensorflow/tfjs";
 import { cnn } from "../../src/models";
 import { setupFastWasm } from "../../src/wasm";
-import { loadLine, table } from "../helpers/bench-util";
+import { loadLine, median, table } from "../helpers/bench-util";
 import { loadMnist } from "../helpers/mnist-idx";
 
 async function main(): Promise<void> {
-  const steps = Number(process.env.TSDL_BENCH_ROUNDS ?? 5);
+  const steps = Number(process.env.TSDL_BENCH_ROUNDS ?? 9);
   setupFastWasm();
   await tf.setBackend("wasm");
   const model = cnn({ seed: 1 });
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   let t = performance.now();
   for (let i = 0; i < 10; i++) await model.trainOnBatch(xs[i % 10], ys[i % 10]);
   const stepMs = (performance.now() - t) / 10;
-  const totals = new Map<string, { ms: number; calls: number }>();
+  const totals = new Map<string, { ms: number[]; calls: number; flops: number }>();
   let profiled = 0;
   for (let s = 0; s < steps; s++) {
     t = performance.now();
@@ -34,19 +35,45 @@ async function main(): Promise<void> {
       return loss as number;
     });
     profiled += performance.now() - t;
+    const thisStep = new Map<string, number>();
     for (const k of info.kernels) {
       const key = `${k.name} ${k.inputShapes.map((sh) => `[${sh}]`).join(" ")}`;
-      const e = totals.get(key) ?? { ms: 0, calls: 0 };
-      e.ms += k.kernelTimeMs as number;
-      e.calls++;
-      totals.set(key, e);
+      thisStep.set(key, (thisStep.get(key) ?? 0) + (k.kernelTimeMs as number));
+      if (s === 0) {
+        const e = totals.get(key) ?? { ms: [], calls: 0, flops: convFlops(k.name, k.inputShapes, k.outputShapes) };
+        e.calls++;
+        totals.set(key, e);
+      }
     }
+    for (const [key, ms] of thisStep) totals.get(key)?.ms.push(ms);
   }
-  const rows = [...totals].sort((a, b) => b[1].ms - a[1].ms);
-  const sum = rows.reduce((p, [, e]) => p + e.ms, 0) / steps;
-  console.log(`dl.models.cnn training step, batch 64, Adam: ${stepMs.toFixed(1)} ms/step unprofiled; kernels sum to ${sum.toFixed(1)} ms/step (${(profiled / steps).toFixed(1)} ms profiled); ${loadLine()}`);
-  console.log(table(["kernel and input shapes", "ms/step", "calls/step", "% of kernels"], rows.slice(0, 30).map(([k, e]) => [k, (e.ms / steps).toFixed(2), String(e.calls / steps), ((100 * e.ms) / steps / sum).toFixed(1)])));
-  console.log(`${rows.length} distinct kernels; ${rows.reduce((p, [, e]) => p + e.calls, 0) / steps} calls per step`);
+  const med = (xs: number[]) => median(xs.length ? xs : [0]);
+  const rows = [...totals].sort((a, b) => med(b[1].ms) - med(a[1].ms));
+  const sum = rows.reduce((p, [, e]) => p + med(e.ms), 0);
+  console.log(`dl.models.cnn training step, batch 64, Adam: ${stepMs.toFixed(1)} ms/step unprofiled; kernels' medians sum to ${sum.toFixed(1)} ms/step (${(profiled / steps).toFixed(1)} ms/step profiled); ${loadLine()}`);
+  console.log(
+    table(
+      ["kernel and input shapes", "ms/step (median)", "calls/step", "% of kernels", "MFLOP", "GFLOP/s"],
+      rows.slice(0, 30).map(([k, e]) => [
+        k, med(e.ms).toFixed(2), String(e.calls), ((100 * med(e.ms)) / sum).toFixed(1),
+        e.flops ? (e.flops / 1e6).toFixed(1) : "", e.flops ? (e.flops / med(e.ms) / 1e6).toFixed(1) : "",
+      ]),
+    ),
+  );
+  console.log(`${rows.length} distinct kernels; ${rows.reduce((p, [, e]) => p + e.calls, 0)} calls per step`);
+}
+
+/** 2·(output size)·(filter size ÷ output channels) for the convolutions and their gradients; 0 for others. */
+function convFlops(name: string, inputs: number[][], outputs: number[][]): number {
+  const size = (s: number[] | undefined) => (s ?? []).reduce((p, d) => p * d, 1);
+  if (name === "Conv2D") return (2 * size(outputs[0]) * size(inputs[1])) / inputs[1][3];
+  if (name === "Conv2DBackpropInput") return (2 * size(inputs[0]) * size(inputs[1])) / inputs[1][3];
+  if (name === "Conv2DBackpropFilter") return (2 * size(inputs[1]) * size(outputs[0])) / inputs[1][3];
+  if (name === "BatchMatMul" || name === "_FusedMatMul") {
+    const [a, b] = inputs;
+    return 2 * size(outputs[0]) * (a[a.length - 1] === b[b.length - 2] || a[a.length - 1] === b[b.length - 1] ? a[a.length - 1] : a[a.length - 2]);
+  }
+  return 0;
 }
 
 main().catch((err) => {
