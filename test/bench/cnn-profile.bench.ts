@@ -5,10 +5,11 @@
  * (the machine is shared: a median resists the busy moments). Prints the kernels by time with
  * their share of the step, and for the convolutions their FLOP and GFLOP/s.
  *
- * Run: `npm run bench -- cnn-profile` (TSDL_BENCH_ROUNDS=N steps profiled, default 9).
+ * Run: `npm run bench -- cnn-profile` (TSDL_BENCH_ROUNDS=N steps profiled, default 9;
+ * TSDL_PROFILE_MODEL=mlp profiles the article MLP, `dl.models.mlp` with dropout 0.5, instead).
  */
 import * as tf from "@tensorflow/tfjs";
-import { cnn } from "../../src/models";
+import { cnn, mlp } from "../../src/models";
 import { setupFastWasm } from "../../src/wasm";
 import { loadLine, median, table } from "../helpers/bench-util";
 import { loadMnist } from "../helpers/mnist-idx";
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
   const steps = Number(process.env.TSDL_BENCH_ROUNDS ?? 9);
   setupFastWasm();
   await tf.setBackend("wasm");
-  const model = cnn({ seed: 1 });
+  const kind = process.env.TSDL_PROFILE_MODEL === "mlp" ? "mlp" : "cnn";
+  const model = kind === "mlp" ? mlp({ inputs: 784, hidden: [256, 128], outputs: 10, activation: "relu", dropout: 0.5, seed: 1 }) : cnn({ seed: 1 });
   model.compile({ optimizer: tf.train.adam(0.001), loss: (y: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, logits) });
   const data = loadMnist("train", 64 * 10);
   const xs = tf.split(data.x, 10);
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const med = (xs: number[]) => median(xs.length ? xs : [0]);
   const rows = [...totals].sort((a, b) => med(b[1].ms) - med(a[1].ms));
   const sum = rows.reduce((p, [, e]) => p + med(e.ms), 0);
-  console.log(`dl.models.cnn training step, batch 64, Adam: ${stepMs.toFixed(1)} ms/step unprofiled; kernels' medians sum to ${sum.toFixed(1)} ms/step (${(profiled / steps).toFixed(1)} ms/step profiled); ${loadLine()}`);
+  console.log(`dl.models.${kind} training step, batch 64, Adam: ${stepMs.toFixed(1)} ms/step unprofiled; kernels' medians sum to ${sum.toFixed(1)} ms/step (${(profiled / steps).toFixed(1)} ms/step profiled); ${loadLine()}`);
   console.log(
     table(
       ["kernel and input shapes", "ms/step (median)", "calls/step", "% of kernels", "MFLOP", "GFLOP/s"],
