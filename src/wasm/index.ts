@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastMatMulConfigs } from "./matmul";
-import { sharedIdentityConfig } from "./identity";
+import { sharedCastConfig, sharedIdentityConfig } from "./identity";
 import { sqrtConfig } from "./elementwise";
 import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
@@ -32,7 +32,7 @@ import {
 
 export { canUseThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreads, threadedWasmFactory, withoutAddedProcessHandlers } from "./threads";
 export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matmul";
-export { sharedIdentityConfig } from "./identity";
+export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
@@ -66,6 +66,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     ...convolutionConfigs(backendName, fallback),
     ...fastMatMulConfigs(backendName),
     sharedIdentityConfig(backendName),
+    sharedCastConfig(backendName, shippedKernel(tf.Cast)),
     sqrtConfig(backendName),
     ...indexingConfigs(backendName),
     adamConfig(backendName),
