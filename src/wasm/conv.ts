@@ -7,16 +7,18 @@
  * loop in C++, 1.9 GFLOP/s), `MaxPoolGrad` 20% (a scalar loop over every input element and every
  * window that covers it), `Conv2DBackpropFilter` 16% (tsdl's former one: transposes, a pad and an
  * XNNPACK convolution), `Conv2D` 11% (XNNPACK, 2 GFLOP/s on the first layer's single channel).
- * Here the two gradients are one matrix product each over an im2col matrix (NHWC, so each
+ * Here all three convolutions are one matrix product each over an im2col matrix (NHWC, so each
  * filter row's `kw·c` inputs are one contiguous run of memory):
  *
  *   cols[p, (ky, kx, c)] = x[n, oy·sh + ky − top, ox·sw + kx − left, c]   (0 outside; p = (n, oy, ox))
+ *   Conv2D:               y[p, o]            = cols · W            W = filter as [kh·kw·c, o]
  *   Conv2DBackpropInput:  dx                 = col2im(dy · Wᵀ)     (scatter-add of the runs)
- *   Conv2DBackpropFilter: dW[(ky, kx, c), o] = colsᵀ · dy          W = filter as [kh·kw·c, o]
+ *   Conv2DBackpropFilter: dW[(ky, kx, c), o] = colsᵀ · dy
  *
- * The forward `Conv2D` the same way (cols · W) was 0.7–0.9× XNNPACK's, even with new weights
- * at every call as in training (test/bench/conv-kernels.bench.ts), so the forward pass stays on
- * XNNPACK (with its thread pool for large ones, threadpool.ts).
+ * The forward `Conv2D` too: in isolation (test/bench/conv-kernels.bench.ts, new weights per call)
+ * it measured 0.7–0.9× XNNPACK's, but in `npm start` on the loaded 2-core machine notebook 05's
+ * CNN took 109 s with it and 231 s with XNNPACK's (whose thread pool, unlike tsdl's helpers,
+ * has no back-off when a helper thread is descheduled), so it stays tsdl's.
  * The im2col and col2im copies are generated WebAssembly too (im2col.ts): as JavaScript loops
  * they took as long as the products. `MaxPoolGrad` (im2col.ts) recomputes each window's argmax
  * from the forward input, first maximum in row-major window order as the `cpu` backend does,
@@ -111,6 +113,38 @@ function pointwise(g: Geometry): boolean {
 /** The shipped kernel handles what these do not: dilations, NCHW, other dtypes. */
 function supported(info: tf.backend_util.Conv2DInfo, dataFormat: string | undefined, ...ts: tf.TensorInfo[]): boolean {
   return info.dilationHeight === 1 && info.dilationWidth === 1 && (dataFormat ?? "NHWC") === "NHWC" && ts.every((t) => t.dtype === "float32");
+}
+
+function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, filter } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    strides, dilations, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (!supported(info, dataFormat, x, filter)) return fallback(args);
+  const g = geometry(info);
+  const out = backend.makeOutput(info.outShape, "float32");
+  const p = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  if (p === 0 || g.o === 0) return out;
+  if (k === 0) {
+    heap(backend).fill(0, at(backend, out) / 4, at(backend, out) / 4 + p * g.o);
+    return out;
+  }
+  const temps = new Temps(backend);
+  try {
+    let cols = at(backend, x);
+    if (!pointwise(g)) {
+      cols = temps.alloc(p * k);
+      runIm2col(backend, "im2col", at(backend, x), cols, g);
+    }
+    parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
+    return out;
+  } finally {
+    temps.dispose();
+  }
 }
 
 function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
@@ -230,6 +264,7 @@ function sum(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInf
 
 /** The kernels of this file and what each falls back to, by name. */
 const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.TensorInfo | tf.TensorInfo[]> = {
+  [tf.Conv2D]: conv2d,
   [tf.Conv2DBackpropInput]: conv2dBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
   [tf.MaxPoolGrad]: maxPoolGrad,
@@ -240,7 +275,7 @@ const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.Tenso
 export const CONV_KERNELS = Object.keys(KERNELS);
 
 /**
- * tsdl's `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad` and `Sum` for a backend
+ * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad` and `Sum` for a backend
  * built on tfjs-backend-wasm; `fallback(name)` is what runs the cases they leave out (the
  * shipped kernel, or for `Conv2DBackpropFilter`, which wasm lacks, the assembled one).
  */

@@ -1,7 +1,6 @@
 /**
- * tsdl's wasm convolution gradients, max-pooling gradient and leading-axes sum (src/wasm/conv.ts)
- * against the `cpu` backend: outputs (the forward convolution is XNNPACK's) and the gradients for
- * input and filter, on odd shapes (stride 2, `same` and explicit
+ * tsdl's wasm convolutions and max-pooling gradient (src/wasm/conv.ts) against the `cpu` backend:
+ * outputs and the gradients for input and filter, on odd shapes (stride 2, `same` and explicit
  * padding, batch 1, channels that are not a multiple of 4, 1×1 filters, non-square ones), and
  * max-pooling with overlapping windows, padding and ties.
  */
@@ -22,7 +21,7 @@ before(async () => {
 
 test("tsdl's convolution kernels are the ones registered on wasm", () => {
   const mine = convolutionConfigs("wasm", () => undefined);
-  assert.deepEqual([...CONV_KERNELS].sort(), [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum].sort());
+  assert.deepEqual([...CONV_KERNELS].sort(), [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum].sort());
   for (const name of CONV_KERNELS) {
     const registered = tf.getKernel(name, "wasm");
     assert.ok(registered, `${name} registered`);
