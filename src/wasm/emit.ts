@@ -1,6 +1,7 @@
 /**
- * A minimal WebAssembly binary writer: just what src/wasm/gemm.ts needs to generate its kernels
- * at run time (i32 and f32 scalar code, SIMD f32x4, loops and blocks, one imported memory).
+ * A minimal WebAssembly binary writer: just what src/wasm/gemm.ts and src/wasm/im2col.ts need to
+ * generate their kernels at run time (i32 and f32 scalar code, SIMD f32x4, loops and blocks, one
+ * imported memory).
  * Generating the bytes here keeps the repository free of compiled binaries and of a C toolchain;
  * the format is the WebAssembly 2.0 binary format (https://webassembly.github.io/spec/).
  */
@@ -127,6 +128,13 @@ export class Func {
   drop(): this {
     return this.op(0x1a);
   }
+  /** a b cond → cond ≠ 0 ? a : b (numeric operands). */
+  select(): this {
+    return this.op(0x1b);
+  }
+  f32gt(): this {
+    return this.op(0x5e);
+  }
   f32load(offset = 0): this {
     return this.op(0x2a, ...this.memarg(2, offset));
   }
@@ -209,6 +217,26 @@ export class Func {
   }
   f32x4extract(lane: number): this {
     return this.simd(0x1f, lane);
+  }
+  /** A v128 constant of four i32 lanes. */
+  i32x4const(lanes: [number, number, number, number]): this {
+    return this.simd(0x0c, ...new Uint8Array(new Int32Array(lanes).buffer));
+  }
+  f32x4gt(): this {
+    return this.simd(0x44);
+  }
+  /** a b mask → (a & mask) | (b & ~mask). */
+  bitselect(): this {
+    return this.simd(0x52);
+  }
+  i32x4splat(): this {
+    return this.simd(0x11);
+  }
+  i32x4add(): this {
+    return this.simd(0xae);
+  }
+  i32x4extract(lane: number): this {
+    return this.simd(0x1b, lane);
   }
 
   /** The encoded body: local declarations, code, end. */

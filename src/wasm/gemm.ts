@@ -14,6 +14,7 @@
  * Exports, all pointers byte offsets into the backend's memory, sizes in elements:
  *   gemm_{none,bias,relu,bias_relu}(a, b, c, m, k, n, lda, ldb, ldc, bias)
  *       c[i·ldc + j] = act(Σ_k a[i·lda + k] · b[k·ldb + j] + bias[j]),  k ≥ 1
+ *   gemm_tn_none(same)                    c[i·ldc + j] = Σ_k a[k·lda + i] · b[k·ldb + j]
  *   transpose(src, dst, rows, cols)        dst[c·rows + r] = src[r·cols + c]
  *   sqrt(src, dst, count)                  dst[i] = √src[i]  (f32x4.sqrt; the backend's
  *                                          Sqrt is a scalar loop, and Adam runs it over every
@@ -22,8 +23,10 @@
  *        beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate)
  *       one Adam update, the very float32 operations of tfjs's AdamOptimizer in its order
  *       (adam.ts), fused into one pass
+ *   im2col, col2im, maxpool_grad(4), sum_rows   (im2col.ts) for the convolutions of conv.ts
  */
 import { Func, moduleBytes, type } from "./emit";
+import { im2colFuncs } from "./im2col";
 
 const { i32 } = type;
 /**
@@ -34,8 +37,13 @@ const DEFAULT_MR = 4;
 
 type Epilogue = "none" | "bias" | "relu" | "bias_relu";
 
-function gemm(epilogue: Epilogue, MR: number): Func {
-  const f = new Func(`gemm_${epilogue}`, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+/**
+ * The GEMM; with `transA`, a is read transposed (a[k·lda + i]: the rows of a tile are four
+ * consecutive floats, one f32x4 load per k then a lane splat each), so a product by xᵀ needs no
+ * transposed copy of x.
+ */
+function gemm(epilogue: Epilogue, MR: number, transA = false): Func {
+  const f = new Func(transA ? `gemm_tn_${epilogue}` : `gemm_${epilogue}`, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
   const [A, B, C, M, K, N, LDA, LDB, LDC, BIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const i = f.local(i32);
   const j = f.local(i32);
@@ -54,13 +62,17 @@ function gemm(epilogue: Epilogue, MR: number): Func {
   const useBias = epilogue === "bias" || epilogue === "bias_relu";
   const useRelu = epilogue === "relu" || epilogue === "bias_relu";
 
+  const lda4 = f.local(i32);
+  const av4 = f.local(type.v128);
   f.get(LDB).i32(2).shl().set(ldb4);
   f.get(LDC).i32(2).shl().set(ldc4);
+  f.get(LDA).i32(2).shl().set(lda4);
 
   /** One register tile: rows i..i+mr-1, columns j..j+4·nv-1 (nv = 0: the one column j). */
   const tile = (mr: number, nv: number) => {
     for (let r = 0; r < mr; r++) {
-      f.get(i).i32(r).add().get(LDA).mul().i32(2).shl().get(A).add().set(pa[r]);
+      if (transA) f.get(i).i32(r).add().i32(2).shl().get(A).add().set(pa[r]);
+      else f.get(i).i32(r).add().get(LDA).mul().i32(2).shl().get(A).add().set(pa[r]);
     }
     f.get(j).i32(2).shl().get(B).add().set(pb);
     for (let r = 0; r < mr; r++) {
@@ -78,8 +90,14 @@ function gemm(epilogue: Epilogue, MR: number): Func {
           bAddr();
           f.v128load(16 * v).set(bv[v]);
         }
+        if (transA && mr === 4) f.get(pa[0]).v128load(aOffset).set(av4);
         for (let r = 0; r < mr; r++) {
-          f.get(pa[r]).v128load32splat(aOffset).set(av);
+          if (transA && mr === 4) {
+            const lane = [4 * r, 4 * r + 1, 4 * r + 2, 4 * r + 3];
+            f.get(av4).get(av4).shuffle([...lane, ...lane, ...lane, ...lane]).set(av);
+          } else {
+            f.get(pa[r]).v128load32splat(aOffset).set(av);
+          }
           for (let v = 0; v < nv; v++) f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
         }
       }
@@ -87,7 +105,10 @@ function gemm(epilogue: Epilogue, MR: number): Func {
     f.get(K).set(kk);
     f.loop();
     step(0, () => f.get(pb));
-    for (let r = 0; r < mr; r++) f.get(pa[r]).i32(4).add().set(pa[r]);
+    for (let r = 0; r < mr; r++) {
+      if (transA) f.get(pa[r]).get(lda4).add().set(pa[r]);
+      else f.get(pa[r]).i32(4).add().set(pa[r]);
+    }
     f.get(pb).get(ldb4).add().set(pb);
     f.get(kk).i32(1).sub().tee(kk).brIf(0);
     f.end();
@@ -339,16 +360,23 @@ function adam(): Func {
 
 /** The generated kernels bound to one memory. */
 export interface GemmKernels {
-  gemm: Record<Epilogue, (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
+  /** By epilogue; `tn_none` reads a transposed (gemm_tn_none). */
+  gemm: Record<Epilogue | "tn_none", (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
   transpose: (src: number, dst: number, rows: number, cols: number) => void;
   sqrt: (src: number, dst: number, count: number) => void;
   adam: (...args: number[]) => void;
+  /** im2col.ts: convolutions' im2col and col2im, max-pooling's gradient. */
+  im2col: (...args: number[]) => void;
+  col2im: (...args: number[]) => void;
+  maxPoolGrad: (...args: number[]) => void;
+  maxPoolGrad4: (...args: number[]) => void;
+  sumRows: (x: number, out: number, rows: number, cols: number) => void;
 }
 
 /** The module's bytes for a shared (threaded build) or unshared memory. */
 export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Array {
   const gemms = (["none", "bias", "relu", "bias_relu"] as const).map((e) => gemm(e, mr));
-  return moduleBytes([...gemms, transpose(), sqrt(), adam()], sharedMemory);
+  return moduleBytes([...gemms, gemm("none", mr, true), transpose(), sqrt(), adam(), ...im2colFuncs()], sharedMemory);
 }
 
 /** Compiles the kernels for `memory` (the tfjs wasm backend's own memory). */
@@ -366,10 +394,15 @@ export function instantiateGemm(memory: WebAssembly.Memory, mr = DEFAULT_MR): Ge
 export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmKernels {
   const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
   return {
-    gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu },
+    gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu, tn_none: e.gemm_tn_none },
     transpose: e.transpose,
     sqrt: e.sqrt,
     adam: e.adam,
+    im2col: e.im2col,
+    col2im: e.col2im,
+    maxPoolGrad: e.maxpool_grad,
+    maxPoolGrad4: e.maxpool_grad4,
+    sumRows: e.sum_rows,
   };
 }
 

@@ -24,3 +24,19 @@ const identityKernel: tf.KernelFunc = ({ inputs, backend }) => {
 export function sharedIdentityConfig(backendName = "wasm"): tf.KernelConfig {
   return { kernelName: tf.Identity, backendName, kernelFunc: identityKernel };
 }
+
+/**
+ * `Cast` to the dtype a tensor already has shares its buffer the same way (tfjs's ReLU gradient
+ * casts Step's float32 output to float32: a full copy per ReLU layer and step); real conversions
+ * run on the shipped kernel.
+ */
+export function sharedCastConfig(backendName = "wasm", shipped = tf.getKernel(tf.Cast, "wasm")): tf.KernelConfig {
+  if (!shipped) throw new Error("tfjs-backend-wasm registered no Cast kernel");
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { dtype } = args.attrs as unknown as tf.CastAttrs;
+    if (x.dtype === dtype && dtype !== "string") return identityKernel(args);
+    return shipped.kernelFunc(args);
+  };
+  return { kernelName: tf.Cast, backendName, kernelFunc, setupFunc: shipped.setupFunc };
+}

@@ -4,18 +4,22 @@
  * run on tsdl's own generated SIMD GEMM (matmul.ts, gemm.ts, emit.ts; on all cores: parallel.ts,
  * gemm-worker.ts), an `Identity` that shares instead of copying (identity.ts), a SIMD `Sqrt`
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
- * update fused into one kernel (adam.ts), and the threaded SIMD build in Node with one thread per
+ * update fused into one kernel (adam.ts), convolutions and max-pooling's gradient as im2col
+ * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
+ * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
  * up when it picks wasm.
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastMatMulConfigs } from "./matmul";
-import { sharedIdentityConfig } from "./identity";
+import { sharedCastConfig, sharedIdentityConfig } from "./identity";
 import { sqrtConfig } from "./elementwise";
 import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
 import { pooledConvolutionConfigs } from "./threadpool";
+import { CONV_KERNELS, convolutionConfigs } from "./conv";
+import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
 import {
   canUseThreads,
   defaultWasmThreads,
@@ -28,10 +32,12 @@ import {
 
 export { canUseThreads, defaultWasmThreads, MAX_WASM_THREADS, wasmThreads, threadedWasmFactory, withoutAddedProcessHandlers } from "./threads";
 export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matmul";
-export { sharedIdentityConfig } from "./identity";
+export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
+export { CONV_KERNELS, convolutionConfigs } from "./conv";
+export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
 
 /** tfjs-backend-wasm's own kernels, as registered before tsdl replaced any. */
@@ -47,10 +53,20 @@ function shippedKernel(name: string): tf.KernelConfig | undefined {
 /** The kernels tsdl puts on a backend built on tfjs-backend-wasm. */
 export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
   require("@tensorflow/tfjs-backend-wasm");
+  const pooled = pooledConvolutionConfigs(shippedKernel, backendName) as unknown as tf.KernelConfig[];
+  const assembledFilter: tf.KernelConfig = {
+    kernelName: tf.Conv2DBackpropFilter, backendName, kernelFunc: assembledConv2dBackpropFilter as unknown as tf.KernelFunc,
+  };
+  // What tsdl's convolutions leave out runs on the (pooled) shipped kernel, or for the filter
+  // gradient, which wasm lacks, on the one assembled from wasm's kernels.
+  const fallback = (name: string) =>
+    pooled.find((c) => c.kernelName === name) ?? shippedKernel(name) ?? (name === tf.Conv2DBackpropFilter ? assembledFilter : undefined);
   return [
-    ...(pooledConvolutionConfigs(shippedKernel, backendName) as unknown as tf.KernelConfig[]),
+    ...pooled.filter((c) => !CONV_KERNELS.includes(c.kernelName)),
+    ...convolutionConfigs(backendName, fallback),
     ...fastMatMulConfigs(backendName),
     sharedIdentityConfig(backendName),
+    sharedCastConfig(backendName, shippedKernel(tf.Cast)),
     sqrtConfig(backendName),
     ...indexingConfigs(backendName),
     adamConfig(backendName),
@@ -115,6 +131,8 @@ export function setupFastWasm(options: FastWasmOptions = {}): { threads: number 
     threads = 1;
   }
   if (options.kernels !== false && tsdlKernelsSupported()) registerTsdlKernels("wasm");
+  // Without tsdl's kernels wasm still needs a Conv2DBackpropFilter for any CNN to train.
+  ensureTrainingKernels();
   return { threads };
 }
 

@@ -32,7 +32,7 @@ const DONE = 2;
 /** Blocks run by helpers, in total. */
 export const HELPED = 3;
 const P = 4; // first product slot
-export const EPILOGUES = ["none", "bias", "relu", "bias_relu"] as const;
+export const EPILOGUES = ["none", "bias", "relu", "bias_relu", "tn_none"] as const;
 export type EpilogueName = (typeof EPILOGUES)[number];
 
 /** Runs block `block` of the product described in `ctrl` with `kernels`. */
@@ -108,7 +108,7 @@ export class ParallelGemm {
   }
 
   /**
-   * c = act(a·b + bias) for row-major a [m, k] (row stride lda), b [k, n] (ldb), c [m, n] (ldc);
+   * c = act(a·b + bias) for row-major a [m, k] (row stride lda; for `tn_none` a is [k, m], read transposed), b [k, n] (ldb), c [m, n] (ldc);
    * byte offsets; bias 0 for none.
    */
   gemm(ep: EpilogueName, a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number): void {

@@ -192,7 +192,8 @@ export function poolSwitch(backend: object): PoolSwitch | undefined {
 
 /**
  * Kernels that run XNNPACK's convolutions, which gain from the pool when large (a 64×28×28×32
- * batch through a 3×3×32×64 convolution: 81 → 48 ms on 2 threads here).
+ * batch through a 3×3×32×64 convolution: 81 → 48 ms on 2 threads here). `Conv2D` and
+ * `Conv2DBackpropInput` are tsdl's own (conv.ts); these wrappers remain what they fall back to.
  */
 const POOLED_KERNELS = ["Conv2D", "FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2D", "Conv2DBackpropInput"];
 

@@ -55,6 +55,13 @@ export class TorchWorker {
     return a.ms;
   }
 
+  /** The worker's settings: torch version, threads, the BLAS libraries mapped into it, malloc thresholds, build config. */
+  async config(): Promise<{ version: string; threads: number; blas: string[]; malloc: Record<string, string | null>; omp_wait_policy: string | null; show: string }> {
+    const answer = this.next();
+    this.proc.stdin.write("config\n");
+    return (await answer) as never;
+  }
+
   close(): void {
     this.proc.stdin.end("quit\n");
   }

@@ -61,20 +61,44 @@ async function main(): Promise<void> {
       helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
     }
   }
-  // A convolution large enough to run on the pool, against the cpu backend.
-  const poolRunsBefore = poolRuns;
-  const xs = tf.randomNormal([8, 28, 28, 16], 0, 1, "float32", 6).dataSync();
-  const fs = tf.randomNormal([3, 3, 16, 32], 0, 1, "float32", 7).dataSync();
-  const conv = () => tf.conv2d(tf.tensor4d(xs, [8, 28, 28, 16]), tf.tensor4d(fs, [3, 3, 16, 32]), 1, "same").dataSync();
-  const onWasm = conv();
-  const convPoolRuns = poolRuns - poolRunsBefore;
+  // Convolutions and their gradients (tsdl's im2col products, conv.ts) with every GEMM block on
+  // the helper thread, against the cpu backend: the 3×3×16 layer (im2col rows of 144, filter
+  // gradient through a transposed copy) and a 3×3×1 one (rows of 9, read transposed in place).
+  const blocksBefore = runner.helperBlocks;
+  const cases = [
+    { x: [4, 28, 28, 16], f: [3, 3, 16, 32], seed: 6 },
+    { x: [12, 28, 28, 1], f: [3, 3, 1, 16], seed: 9 },
+  ].map((c) => ({
+    ...c,
+    xs: tf.randomNormal(c.x, 0, 1, "float32", c.seed).dataSync(),
+    fs: tf.randomNormal(c.f, 0, 1, "float32", c.seed + 1).dataSync(),
+  }));
+  const convAll = () =>
+    cases.flatMap((c) =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(c.xs, c.x as [number, number, number, number]);
+        const f = tf.tensor4d(c.fs, c.f as [number, number, number, number]);
+        const y = tf.conv2d(x, f, 1, "same");
+        const w = tf.randomNormal(y.shape, 0, 1, "float32", c.seed + 2);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same").mul(w).sum())([x, f]);
+        return [y, dx, df].map((t) => t.dataSync());
+      }),
+    );
+  runner.callerClaims = false;
+  const onWasm = convAll();
+  runner.callerClaims = true;
+  const convHelperBlocks = runner.helperBlocks - blocksBefore;
   await tf.setBackend("cpu");
-  const onCpu = conv();
+  const onCpu = convAll();
   let convDiff = 0;
-  for (let i = 0; i < onCpu.length; i++) convDiff = Math.max(convDiff, Math.abs(onCpu[i] - onWasm[i]));
+  onCpu.forEach((want, i) => {
+    let scale = 0;
+    for (const v of want) scale = Math.max(scale, Math.abs(v));
+    for (let j = 0; j < want.length; j++) convDiff = Math.max(convDiff, Math.abs(want[j] - onWasm[i][j]) / scale);
+  });
   console.log(JSON.stringify({
-    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall - convPoolRuns, small, large,
-    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convPoolRuns, convDiff, handlers,
+    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
+    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, handlers,
   }));
 }
 

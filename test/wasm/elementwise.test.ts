@@ -52,3 +52,17 @@ test("gradients through clones and saved tensors match cpu", async () => {
   const f = (p: tf.Tensor, q: tf.Tensor) => tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.sum(tf.square(tf.matMul(tf.clone(u), tf.relu(v)))))([p, q]);
   assertClose(await runOn("wasm", [a, b], f), await runOn("cpu", [a, b], f), "grads");
 });
+
+test("Cast to the same dtype shares the buffer; real conversions still convert", async () => {
+  await tf.setBackend("wasm");
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const x = tf.tensor1d([1.5, -2, 0, 3]);
+  const ids = backend.numDataIds();
+  const same = tf.cast(x, "float32");
+  assert.equal(backend.numDataIds(), ids, "no new buffer for a float32 → float32 cast");
+  x.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2, 0, 3], "the cast outlives its original");
+  same.dispose();
+  assert.deepEqual(Array.from(tf.cast(tf.tensor1d([1.7, -2.2, 3.9]), "int32").dataSync()), [1, -2, 3]);
+  assert.deepEqual(Array.from(tf.cast(tf.tensor1d([true, false, true], "bool"), "float32").dataSync()), [1, 0, 1]);
+});

@@ -1,0 +1,293 @@
+/**
+ * 2-D convolutions and max-pooling's gradient for the tfjs `wasm` backend, on tsdl's SIMD GEMM
+ * (gemm.ts) and its helper threads (parallel.ts).
+ *
+ * Profiled on a training step of `dl.models.cnn` (batch 64, Adam; test/bench/cnn-profile.bench.ts)
+ * with tfjs-wasm 4.22's kernels, 95 ms of kernels per step: `Conv2DBackpropInput` 40% (a scalar
+ * loop in C++, 1.9 GFLOP/s), `MaxPoolGrad` 20% (a scalar loop over every input element and every
+ * window that covers it), `Conv2DBackpropFilter` 16% (tsdl's former one: transposes, a pad and an
+ * XNNPACK convolution), `Conv2D` 11% (XNNPACK, 2 GFLOP/s on the first layer's single channel).
+ * Here all three convolutions are one matrix product each over an im2col matrix (NHWC, so each
+ * filter row's `kw·c` inputs are one contiguous run of memory):
+ *
+ *   cols[p, (ky, kx, c)] = x[n, oy·sh + ky − top, ox·sw + kx − left, c]   (0 outside; p = (n, oy, ox))
+ *   Conv2D:               y[p, o]            = cols · W            W = filter as [kh·kw·c, o]
+ *   Conv2DBackpropInput:  dx                 = col2im(dy · Wᵀ)     (scatter-add of the runs)
+ *   Conv2DBackpropFilter: dW[(ky, kx, c), o] = colsᵀ · dy
+ *
+ * The forward `Conv2D` too: in isolation (test/bench/conv-kernels.bench.ts, new weights per call)
+ * it measured 0.7–0.9× XNNPACK's, but in `npm start` on the loaded 2-core machine notebook 05's
+ * CNN took 109 s with it and 231 s with XNNPACK's (whose thread pool, unlike tsdl's helpers,
+ * has no back-off when a helper thread is descheduled), so it stays tsdl's.
+ * The im2col and col2im copies are generated WebAssembly too (im2col.ts): as JavaScript loops
+ * they took as long as the products. `MaxPoolGrad` (im2col.ts) recomputes each window's argmax
+ * from the forward input, first maximum in row-major window order as the `cpu` backend does,
+ * and adds dy there. Results match the `cpu` backend to float32 rounding, gradients
+ * included (test/wasm/conv.test.ts). What they do not cover (dilations, NCHW, other dtypes) runs
+ * on the shipped kernels.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { gemmFor } from "./gemm";
+import { parallelGemmFor } from "./parallel";
+
+/** The subset of tfjs-backend-wasm's `BackendWasm` that these kernels use. */
+interface WasmBackend {
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+type Fallback = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Byte offset of a tensor in the backend's memory. */
+function at(backend: WasmBackend, t: tf.TensorInfo): number {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (!data) throw new Error("tsdl conv kernels: a tensor is not on the wasm backend");
+  return data.memoryOffset;
+}
+
+/** The whole memory as float32 (fetched after every allocation: growing replaces the buffer). */
+function heap(backend: WasmBackend): Float32Array {
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  if (!memory) throw new Error("tsdl conv kernels: cannot find the wasm backend's memory");
+  return new Float32Array(memory.buffer);
+}
+
+/** The geometry every kernel here needs. */
+interface Geometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  o: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+}
+
+function geometry(info: tf.backend_util.Conv2DInfo): Geometry {
+  return {
+    n: info.batchSize, h: info.inHeight, w: info.inWidth, c: info.inChannels,
+    oh: info.outHeight, ow: info.outWidth, o: info.outChannels,
+    kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth,
+    top: info.padInfo.top, left: info.padInfo.left,
+  };
+}
+
+/** im2col / col2im on the generated kernels (im2col.ts); byte offsets. */
+function runIm2col(backend: WasmBackend, which: "im2col" | "col2im", x: number, cols: number, g: Geometry): void {
+  gemmFor(backend)[which](x, cols, g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.top, g.left);
+}
+
+/** The filter gradient reads im2col rows up to this long transposed in place (see below). */
+const TN_MAX_K = 16;
+
+/** Temporary float32 buffers in the backend's memory, freed together. */
+class Temps {
+  private infos: tf.TensorInfo[] = [];
+  constructor(private backend: WasmBackend) {}
+  /** A buffer of `count` floats; returns its byte offset. */
+  alloc(count: number): number {
+    const t = this.backend.makeOutput([count], "float32");
+    this.infos.push(t);
+    return at(this.backend, t);
+  }
+  dispose(): void {
+    for (const t of this.infos) this.backend.disposeData(t.dataId);
+    this.infos = [];
+  }
+}
+
+/** Whether the geometry is a plain 1×1 stride-1 unpadded convolution, where cols is x itself. */
+function pointwise(g: Geometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.top === 0 && g.left === 0 && g.oh === g.h && g.ow === g.w;
+}
+
+/** The shipped kernel handles what these do not: dilations, NCHW, other dtypes. */
+function supported(info: tf.backend_util.Conv2DInfo, dataFormat: string | undefined, ...ts: tf.TensorInfo[]): boolean {
+  return info.dilationHeight === 1 && info.dilationWidth === 1 && (dataFormat ?? "NHWC") === "NHWC" && ts.every((t) => t.dtype === "float32");
+}
+
+function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, filter } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    strides, dilations, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (!supported(info, dataFormat, x, filter)) return fallback(args);
+  const g = geometry(info);
+  const out = backend.makeOutput(info.outShape, "float32");
+  const p = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  if (p === 0 || g.o === 0) return out;
+  if (k === 0) {
+    heap(backend).fill(0, at(backend, out) / 4, at(backend, out) / 4 + p * g.o);
+    return out;
+  }
+  const temps = new Temps(backend);
+  try {
+    let cols = at(backend, x);
+    if (!pointwise(g)) {
+      cols = temps.alloc(p * k);
+      runIm2col(backend, "im2col", at(backend, x), cols, g);
+    }
+    parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
+    return out;
+  } finally {
+    temps.dispose();
+  }
+}
+
+function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (!supported(info, dataFormat, dy, filter)) return fallback(args);
+  const g = geometry(info);
+  const dx = backend.makeOutput(inputShape, "float32");
+  const p = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  const dxCount = g.n * g.h * g.w * g.c;
+  if (dxCount === 0) return dx;
+  if (p === 0 || g.o === 0 || k === 0) {
+    heap(backend).fill(0, at(backend, dx) / 4, at(backend, dx) / 4 + dxCount);
+    return dx;
+  }
+  const temps = new Temps(backend);
+  try {
+    const wt = temps.alloc(k * g.o);
+    const dcols = pointwise(g) ? at(backend, dx) : temps.alloc(p * k);
+    gemmFor(backend).transpose(at(backend, filter), wt, k, g.o); // Wᵀ [o, k]
+    parallelGemmFor(backend).gemm("none", at(backend, dy), wt, dcols, p, g.o, k, g.o, k, k, 0);
+    if (dcols !== at(backend, dx)) {
+      heap(backend).fill(0, at(backend, dx) / 4, at(backend, dx) / 4 + dxCount);
+      runIm2col(backend, "col2im", at(backend, dx), dcols, g);
+    }
+    return dx;
+  } finally {
+    temps.dispose();
+  }
+}
+
+function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, dy } = args.inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (!supported(info, dataFormat, x, dy)) return fallback(args);
+  const g = geometry(info);
+  const dw = backend.makeOutput(filterShape, "float32");
+  const p = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  if (k === 0 || g.o === 0) return dw;
+  if (p === 0) {
+    heap(backend).fill(0, at(backend, dw) / 4, at(backend, dw) / 4 + k * g.o);
+    return dw;
+  }
+  const temps = new Temps(backend);
+  try {
+    let cols = at(backend, x);
+    if (!pointwise(g)) {
+      cols = temps.alloc(p * k);
+      runIm2col(backend, "im2col", at(backend, x), cols, g);
+    }
+    // dW [k, o] = colsᵀ · dy. With short rows (k ≤ 16: the first layer's 3×3×1) cols is read
+    // transposed in place; longer rows are copied transposed first (SIMD 4×4 blocks), as reading
+    // 16 bytes per row from each of p rows for every row tile was 4× slower (conv 2: k = 144).
+    const runner = parallelGemmFor(backend);
+    if (k <= TN_MAX_K) {
+      runner.gemm("tn_none", cols, at(backend, dy), at(backend, dw), k, p, g.o, k, g.o, g.o, 0);
+    } else {
+      const colsT = temps.alloc(k * p);
+      gemmFor(backend).transpose(cols, colsT, p, k); // [k, p]
+      runner.gemm("none", colsT, at(backend, dy), at(backend, dw), k, p, g.o, p, g.o, g.o, 0);
+    }
+    return dw;
+  } finally {
+    temps.dispose();
+  }
+}
+
+function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { dy, input } = args.inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  if (dy.dtype !== "float32" || input.dtype !== "float32") return fallback(args);
+  const dx = backend.makeOutput(input.shape, "float32");
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const di = at(backend, dx) / 4;
+  heap(backend).fill(0, di, di + n * h * w * c);
+  const kernels = gemmFor(backend);
+  (c % 4 === 0 ? kernels.maxPoolGrad4 : kernels.maxPoolGrad)(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
+  return dx;
+}
+
+/**
+ * `Sum` over leading axes (a bias gradient: [n, h, w, c] summed to [c]) in one pass; other sums
+ * on the shipped kernel, which transposes the reduced axes to the end first.
+ */
+function sum(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== "float32" || !leading) return fallback(args);
+  const kept = x.shape.slice(axes.length);
+  const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+  const out = backend.makeOutput(outShape, "float32");
+  const cols = kept.reduce((p, d) => p * d, 1);
+  const rows = x.shape.slice(0, axes.length).reduce((p, d) => p * d, 1);
+  if (cols === 0) return out;
+  gemmFor(backend).sumRows(at(backend, x), at(backend, out), rows, cols);
+  return out;
+}
+
+/** The kernels of this file and what each falls back to, by name. */
+const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.TensorInfo | tf.TensorInfo[]> = {
+  [tf.Conv2D]: conv2d,
+  [tf.Conv2DBackpropInput]: conv2dBackpropInput,
+  [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
+  [tf.MaxPoolGrad]: maxPoolGrad,
+  [tf.Sum]: sum,
+};
+
+/** The names of the kernels `convolutionConfigs` provides. */
+export const CONV_KERNELS = Object.keys(KERNELS);
+
+/**
+ * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad` and `Sum` for a backend
+ * built on tfjs-backend-wasm; `fallback(name)` is what runs the cases they leave out (the
+ * shipped kernel, or for `Conv2DBackpropFilter`, which wasm lacks, the assembled one).
+ */
+export function convolutionConfigs(backendName: string, fallback: (name: string) => tf.KernelConfig | undefined): tf.KernelConfig[] {
+  return CONV_KERNELS.map((kernelName) => {
+    const other = fallback(kernelName);
+    const run: Fallback = (args) => {
+      if (!other) throw new Error(`${kernelName} on wasm (tsdl): this case (dilations, NCHW or a dtype other than float32) has no kernel`);
+      other.setupFunc?.(args.backend);
+      return other.kernelFunc(args);
+    };
+    const body = KERNELS[kernelName];
+    return { kernelName, backendName, kernelFunc: (args: KernelArgs) => body(args, run), setupFunc: other?.setupFunc };
+  });
+}
