@@ -12,7 +12,6 @@ import { PNG } from "pngjs";
 import { findKernelspec, installKernelspec, jupyterPython, jupyterSysPrefix } from "../../kernel/kernelspec";
 import { pythonPath, requires } from "../helpers/components";
 import { LAUNCHER } from "../../kernel/paths";
-import { pythonPath, requires } from "../helpers/components";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-kernelspec-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
