@@ -32,13 +32,13 @@ const REQUEST_TIMEOUT_MS = 60_000;
 /** The iopub messages that show a cell's value. */
 const RESULT_TYPES = new Set(["execute_result", "display_data", "stream"]);
 
-interface Peer {
+export interface Peer {
   name: string;
   argv: string[] | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
-interface Figures {
+export interface Figures {
   firstResult: number[];
   firstReply: number[];
   execute: number[];
@@ -57,7 +57,7 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 const fmt = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : "n/a");
 
 /** One start: spawn → kernel_info → `1 + 1` → its execute_result. Then, if asked, the round trips. */
-async function oneStart(peer: Peer, cwd: string, f: Figures, roundTrips: boolean): Promise<void> {
+export async function oneStart(peer: Peer, cwd: string, f: Figures, roundTrips: boolean, n = N): Promise<void> {
   const t0 = performance.now();
   const kernel = await KernelClient.start({ argv: peer.argv, cwd, env: peer.env, readyTimeoutMs: REQUEST_TIMEOUT_MS });
   try {
@@ -73,23 +73,23 @@ async function oneStart(peer: Peer, cwd: string, f: Figures, roundTrips: boolean
     if (first.status !== "ok" || Number.isNaN(resultAt)) throw new Error(`${peer.name}: the first cell gave no result: ${JSON.stringify(first.reply.content)}`);
     f.firstResult.push(resultAt - t0);
     if (!roundTrips) return;
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < n; i++) {
       const t = performance.now();
       try {
         const r = await kernel.execute(`${i} + 1`, { timeoutMs: 10_000 });
         if (r.status !== "ok") throw new Error(`status ${r.status}`);
       } catch (err) {
-        f.stopped = `execute ${i + 1} of ${N}: ${(err as Error).message}`;
+        f.stopped = `execute ${i + 1} of ${n}: ${(err as Error).message}`;
         break;
       }
       f.execute.push(performance.now() - t);
     }
-    for (let i = 0; i < N; i++) {
+    for (let i = 0; i < n; i++) {
       const t = performance.now();
       try {
         await kernel.request("shell", "kernel_info_request", {}, { timeoutMs: 10_000 });
       } catch (err) {
-        f.stopped = `${f.stopped ? `${f.stopped}; ` : ""}kernel_info ${i + 1} of ${N}: ${(err as Error).message}`;
+        f.stopped = `${f.stopped ? `${f.stopped}; ` : ""}kernel_info ${i + 1} of ${n}: ${(err as Error).message}`;
         break;
       }
       f.kernelInfo.push(performance.now() - t);
@@ -161,7 +161,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
