@@ -10,9 +10,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { installKernelspec } from "../../kernel/kernelspec";
 import { PACKAGE_ROOT } from "../../kernel/paths";
 import { pythonPath, requires } from "../helpers/components";
+import { isolatedJupyter } from "../helpers/jupyter-env";
 
 const SUITE = path.join(PACKAGE_ROOT, "test", "kernel", "conformance.py");
 /** KernelTests' 12 tests (jupyter_kernel_test 0.4.5) plus conformance.py's own 4. */
@@ -22,20 +22,12 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-conformance-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("jupyter_kernel_test passes on the installed tsdl kernelspec, every sample given", { skip: requires("kernel-test"), timeout: 600_000 }, () => {
-  const prefix = path.join(tmp, "prefix");
-  installKernelspec({ location: { kind: "prefix", prefix } });
+  const { env } = isolatedJupyter(tmp);
   const r = spawnSync(pythonPath(), [SUITE, "-v"], {
     cwd: tmp,
     encoding: "utf8",
     timeout: 580_000,
-    env: {
-      ...process.env,
-      TSDL_BACKEND: "cpu",
-      JUPYTER_PATH: path.join(prefix, "share", "jupyter"),
-      JUPYTER_DATA_DIR: path.join(tmp, "data"),
-      JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-      JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
-    },
+    env,
   });
   // unittest reports on stderr; the kernel's own log lines go there too.
   const report = r.stderr.split("\n").filter((l) => !l.startsWith("tsdl kernel: ")).join("\n");

@@ -11,9 +11,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { installKernelspec } from "../../kernel/kernelspec";
 import { launchBrowser } from "../helpers/browser";
 import { pythonPath, requires } from "../helpers/components";
+import { isolatedJupyter } from "../helpers/jupyter-env";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-notebook-stdin-"));
 let server: ChildProcess | undefined;
@@ -50,8 +50,7 @@ const NOTEBOOK = {
 };
 
 test("typing into the classic Notebook's input box answers dl.input()", { skip: requires("notebook-server", "chromium"), timeout: 300_000 }, async () => {
-  const prefix = path.join(tmp, "prefix");
-  installKernelspec({ location: { kind: "prefix", prefix } });
+  const { env } = isolatedJupyter(tmp);
   const root = path.join(tmp, "notebooks");
   mkdirSync(root);
   writeFileSync(path.join(root, "ask.ipynb"), JSON.stringify(NOTEBOOK));
@@ -63,14 +62,7 @@ test("typing into the classic Notebook's input box answers dl.input()", { skip: 
     {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        TSDL_BACKEND: "cpu",
-        JUPYTER_PATH: path.join(prefix, "share", "jupyter"),
-        JUPYTER_DATA_DIR: path.join(tmp, "data"),
-        JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-        JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
-      },
+      env,
     },
   );
   let log = "";

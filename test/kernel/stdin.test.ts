@@ -10,31 +10,23 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { installKernelspec } from "../../kernel/kernelspec";
 import { PACKAGE_ROOT } from "../../kernel/paths";
 import type { InputRequestContent } from "../../kernel/protocol";
 import { newMessage } from "../../kernel/wire";
 import { pythonPath, requires } from "../helpers/components";
+import { isolatedJupyter } from "../helpers/jupyter-env";
 import { startTestKernel } from "../helpers/kernel";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "tsdl-stdin-test-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("jupyter_client's input() answers dl.input() (an input_reply with an empty parent_header)", { skip: requires("jupyter"), timeout: 600_000 }, () => {
-  const prefix = path.join(tmp, "prefix");
-  installKernelspec({ location: { kind: "prefix", prefix } });
+  const { env } = isolatedJupyter(tmp);
   const r = spawnSync(pythonPath(), [path.join(PACKAGE_ROOT, "test", "kernel", "stdin_client.py")], {
     cwd: tmp,
     encoding: "utf8",
     timeout: 580_000,
-    env: {
-      ...process.env,
-      TSDL_BACKEND: "cpu",
-      JUPYTER_PATH: path.join(prefix, "share", "jupyter"),
-      JUPYTER_DATA_DIR: path.join(tmp, "data"),
-      JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-      JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
-    },
+    env,
   });
   assert.equal(r.status, 0, `the jupyter_client script failed:\n${r.stderr}`);
   const seen = JSON.parse(r.stdout) as Record<string, unknown>;
