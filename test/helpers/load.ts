@@ -1,10 +1,11 @@
 /** Test and benchmark helpers for the kernel under load (issue 9): many small cells, memory figures. */
 import type { KernelClient } from "../../kernel/client";
 
-/** What the kernel process holds: RSS and V8 heap in bytes, and tf.memory()'s tensor count and bytes. */
+/** What the kernel process holds: RSS, V8 heap and memory outside it (buffers, wasm) in bytes, and tf.memory()'s tensor count and bytes. */
 export interface KernelMemory {
   rss: number;
   heapUsed: number;
+  external: number;
   numTensors: number;
   numBytes: number;
 }
@@ -15,7 +16,7 @@ export async function kernelMemory(kernel: KernelClient): Promise<KernelMemory> 
   // the kernel keeps, not garbage not yet collected.
   const expr =
     "(require('node:v8').setFlagsFromString('--expose-gc'), require('node:vm').runInNewContext('gc')(), " +
-    "JSON.stringify({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes }))";
+    "JSON.stringify({ rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, external: process.memoryUsage().external, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes }))";
   const run = await kernel.execute("", { silent: true, userExpressions: { m: expr } });
   const r = run.reply.content as { user_expressions?: Record<string, { status: string; data?: Record<string, unknown>; evalue?: string }> };
   const m = r.user_expressions?.m;

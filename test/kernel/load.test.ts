@@ -23,7 +23,7 @@ after(async () => {
 
 const MB = 1e6;
 
-test("5,000 small cells in a row: every one ok; after a full GC the heap stays within 40 MB and RSS within 150 MB of their level after the first 1,000", async () => {
+test("5,000 small cells in a row: every one ok; after a full GC the heap stays within 40 MB, memory outside it within 32 MB and RSS within 300 MB of their level after the first 1,000", async () => {
   const first = await runSmallCells(t.kernel, 1000, 0);
   const at1000 = await kernelMemory(t.kernel);
   const rest = await runSmallCells(t.kernel, 4000, 1000);
@@ -36,13 +36,16 @@ test("5,000 small cells in a row: every one ok; after a full GC the heap stays w
   const cellsPerSecond = 5000 / (first.seconds + rest.seconds);
   console.log(
     `# 5,000 cells: ${cellsPerSecond.toFixed(0)} cells/s; RSS ${(at1000.rss / MB).toFixed(0)} → ${(at5000.rss / MB).toFixed(0)} MB, ` +
-      `heap ${(at1000.heapUsed / MB).toFixed(0)} → ${(at5000.heapUsed / MB).toFixed(0)} MB, tensors ${at1000.numTensors} → ${at5000.numTensors}`,
+      `heap ${(at1000.heapUsed / MB).toFixed(0)} → ${(at5000.heapUsed / MB).toFixed(0)} MB, external ${(at1000.external / MB).toFixed(0)} → ${(at5000.external / MB).toFixed(0)} MB, tensors ${at1000.numTensors} → ${at5000.numTensors}`,
   );
   // The heap is the tight bound: a cell's source, maps and values kept for ever would show there
   // (40 MB over 4,000 cells is 10 KB a cell). RSS also holds pages V8 has freed but not yet given
   // back to the system (it fell by 200-400 MB a few seconds after the 5,000th cell in our runs),
-  // so its bound is looser.
-  assert.ok(at5000.rss - at1000.rss < 150 * MB, `RSS grew ${((at5000.rss - at1000.rss) / MB).toFixed(0)} MB over 4,000 cells`);
+  // so its bound is loose (it grew 120 MB in one CI run and 193 MB in the next, with the heap
+  // flat): a gross check only. Buffers and wasm memory kept per cell (ZeroMQ frames, say) show in
+  // `external`, which has the tight bound (32 MB over 4,000 cells is 8 KB a cell).
+  assert.ok(at5000.external - at1000.external < 32 * MB, `memory outside the heap grew ${((at5000.external - at1000.external) / MB).toFixed(0)} MB over 4,000 cells`);
+  assert.ok(at5000.rss - at1000.rss < 300 * MB, `RSS grew ${((at5000.rss - at1000.rss) / MB).toFixed(0)} MB over 4,000 cells`);
   assert.ok(at5000.heapUsed - at1000.heapUsed < 40 * MB, `heap grew ${((at5000.heapUsed - at1000.heapUsed) / MB).toFixed(0)} MB over 4,000 cells`);
   assert.equal(at5000.numTensors, at1000.numTensors);
 });
