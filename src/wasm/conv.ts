@@ -110,6 +110,19 @@ function pointwise(g: Geometry): boolean {
   return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.top === 0 && g.left === 0 && g.oh === g.h && g.ow === g.w;
 }
 
+/** Fills `count` floats of `t` with zeros. */
+function zero(backend: WasmBackend, t: tf.TensorInfo, count: number): void {
+  heap(backend).fill(0, at(backend, t) / 4, at(backend, t) / 4 + count);
+}
+
+/** x as its im2col matrix [p, k]: x itself for a pointwise convolution, else a temporary. */
+function columns(backend: WasmBackend, x: tf.TensorInfo, g: Geometry, temps: Temps, count: number): number {
+  if (pointwise(g)) return at(backend, x);
+  const cols = temps.alloc(count);
+  runIm2col(backend, "im2col", at(backend, x), cols, g);
+  return cols;
+}
+
 /** The shipped kernel handles what these do not: dilations, NCHW, other dtypes. */
 function supported(info: tf.backend_util.Conv2DInfo, dataFormat: string | undefined, ...ts: tf.TensorInfo[]): boolean {
   return info.dilationHeight === 1 && info.dilationWidth === 1 && (dataFormat ?? "NHWC") === "NHWC" && ts.every((t) => t.dtype === "float32");
@@ -130,16 +143,12 @@ function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tensor
   const k = g.kh * g.kw * g.c;
   if (p === 0 || g.o === 0) return out;
   if (k === 0) {
-    heap(backend).fill(0, at(backend, out) / 4, at(backend, out) / 4 + p * g.o);
+    zero(backend, out, p * g.o);
     return out;
   }
   const temps = new Temps(backend);
   try {
-    let cols = at(backend, x);
-    if (!pointwise(g)) {
-      cols = temps.alloc(p * k);
-      runIm2col(backend, "im2col", at(backend, x), cols, g);
-    }
+    const cols = columns(backend, x, g, temps, p * k);
     parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
     return out;
   } finally {
@@ -163,7 +172,7 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
   const dxCount = g.n * g.h * g.w * g.c;
   if (dxCount === 0) return dx;
   if (p === 0 || g.o === 0 || k === 0) {
-    heap(backend).fill(0, at(backend, dx) / 4, at(backend, dx) / 4 + dxCount);
+    zero(backend, dx, dxCount);
     return dx;
   }
   const temps = new Temps(backend);
@@ -173,7 +182,7 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
     gemmFor(backend).transpose(at(backend, filter), wt, k, g.o); // Wᵀ [o, k]
     parallelGemmFor(backend).gemm("none", at(backend, dy), wt, dcols, p, g.o, k, g.o, k, k, 0);
     if (dcols !== at(backend, dx)) {
-      heap(backend).fill(0, at(backend, dx) / 4, at(backend, dx) / 4 + dxCount);
+      zero(backend, dx, dxCount);
       runIm2col(backend, "col2im", at(backend, dx), dcols, g);
     }
     return dx;
@@ -197,16 +206,12 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   const k = g.kh * g.kw * g.c;
   if (k === 0 || g.o === 0) return dw;
   if (p === 0) {
-    heap(backend).fill(0, at(backend, dw) / 4, at(backend, dw) / 4 + k * g.o);
+    zero(backend, dw, k * g.o);
     return dw;
   }
   const temps = new Temps(backend);
   try {
-    let cols = at(backend, x);
-    if (!pointwise(g)) {
-      cols = temps.alloc(p * k);
-      runIm2col(backend, "im2col", at(backend, x), cols, g);
-    }
+    const cols = columns(backend, x, g, temps, p * k);
     // dW [k, o] = colsᵀ · dy. With short rows (k ≤ 16: the first layer's 3×3×1) cols is read
     // transposed in place; longer rows are copied transposed first (SIMD 4×4 blocks), as reading
     // 16 bytes per row from each of p rows for every row tile was 4× slower (conv 2: k = 144).
