@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { IopubMessage, Message } from "../../kernel/protocol";
-import { startTestKernel, type TestKernel } from "../helpers/kernel";
+import { startTestKernel, waitForIopub, waitForKernelLog, type TestKernel } from "../helpers/kernel";
 
 let t: TestKernel;
 const seen: IopubMessage[] = [];
@@ -19,16 +19,7 @@ after(async () => {
   await t?.stop();
 });
 
-/** Wait for an iopub message (seen from `from` on) that `pred` accepts. */
-async function waitFor(pred: (m: IopubMessage) => boolean, from = 0, timeoutMs = 20_000): Promise<IopubMessage> {
-  const t0 = Date.now();
-  for (;;) {
-    const m = seen.slice(from).find(pred);
-    if (m) return m;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`no matching iopub message within ${timeoutMs} ms; saw ${seen.slice(from).map((x) => x.header.msg_type).join(", ")}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (pred: (m: IopubMessage) => boolean, from = 0, timeoutMs = 20_000) => waitForIopub(seen, pred, from, timeoutMs);
 
 async function ok(code: string): Promise<string> {
   const r = await t.kernel.execute(code);
@@ -163,14 +154,7 @@ describe("comms opened by the kernel", () => {
   });
 });
 
-/** Wait until the kernel's log (its stderr) matches. */
-async function waitForLog(re: RegExp, timeoutMs = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!re.test(t.kernel.stderrTail)) {
-    if (Date.now() - t0 > timeoutMs) assert.fail(`the kernel log never matched ${re}:\n${t.kernel.stderrTail.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitForLog = (re: RegExp, timeoutMs = 10_000) => waitForKernelLog(t.kernel, re, timeoutMs);
 
 describe("comm_info answers at once", () => {
   test("while a cell computes, comm_info_request is answered before the cell ends", async () => {

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { IopubMessage, Message } from "../../kernel/protocol";
-import { startTestKernel, type TestKernel } from "../helpers/kernel";
+import { startTestKernel, waitForIopub, waitForKernelLog, type TestKernel } from "../helpers/kernel";
 
 let t: TestKernel;
 const seen: IopubMessage[] = [];
@@ -26,15 +26,7 @@ const dataOf = (m: IopubMessage) => (m.content as { data: Data }).data;
 const commOf = (m: IopubMessage) => (m.content as { comm_id?: string }).comm_id;
 const parentOf = (m: IopubMessage) => (m.parent_header as { msg_id?: string }).msg_id;
 
-async function waitFor(pred: (m: IopubMessage) => boolean, from = 0, timeoutMs = 20_000): Promise<IopubMessage> {
-  const t0 = Date.now();
-  for (;;) {
-    const m = seen.slice(from).find(pred);
-    if (m) return m;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`no matching iopub message within ${timeoutMs} ms; saw ${seen.slice(from).map((x) => x.header.msg_type).join(", ")}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (pred: (m: IopubMessage) => boolean, from = 0, timeoutMs = 20_000) => waitForIopub(seen, pred, from, timeoutMs);
 
 async function run(code: string) {
   const from = seen.length;
@@ -44,13 +36,7 @@ async function run(code: string) {
   return { r, msgs: seen.slice(from) };
 }
 
-async function waitForLog(re: RegExp, timeoutMs = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!re.test(t.kernel.stderrTail)) {
-    if (Date.now() - t0 > timeoutMs) assert.fail(`the kernel log never matched ${re}:\n${t.kernel.stderrTail.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitForLog = (re: RegExp, timeoutMs = 10_000) => waitForKernelLog(t.kernel, re, timeoutMs);
 
 /** Send an update as a front end does; returns the message. */
 function update(commId: string, state: Record<string, unknown>, buffers: Uint8Array[] = [], buffer_paths: unknown[] = []) {
