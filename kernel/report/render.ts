@@ -10,6 +10,7 @@
  */
 import * as path from "node:path";
 import { joinText, type Cell, type CodeCell, type NbMimeBundle, type Notebook, type Output } from "../nbformat/types";
+import { gzipScriptData, RUN_GZIP_SCRIPT, scriptSafe } from "./inline-script";
 import { highlightStylesheet, katexStylesheet, plotlyBundleGzipBase64, plotlyBundle, plotlyVersion } from "./assets";
 import { highlightCode, renderLatex, renderMarkdown, svgDataUrl } from "./markdown";
 import { BASE_CSS, REPORT_CSS, htmlHead } from "./style";
@@ -310,33 +311,16 @@ function tsdlChartsDone() { document.body.setAttribute("data-plotly", "drawn"); 
 function plotlyScripts(embedding: PlotlyEmbedding): string {
   const version = escapeHtml(plotlyVersion());
   if (embedding === "plain") {
-    // "</script" cannot appear inside a script element; "<\/script" means the same in JS strings,
-    // regular expressions and comments.
-    const src = plotlyBundle().replace(/<\/(script)/gi, "<\\/$1");
-    return `<script data-plotly-version="${version}">${src}</script>
+    return `<script data-plotly-version="${version}">${scriptSafe(plotlyBundle())}</script>
 <script>${DRAW_CHARTS}
 try { tsdlDrawCharts().then(tsdlChartsDone, tsdlChartsFailed); } catch (e) { tsdlChartsFailed(e); }
 </script>`;
   }
-  return `<script type="application/gzip-base64" id="tsdl-plotly-js" data-plotly-version="${version}">${plotlyBundleGzipBase64()}</script>
-<script>${DRAW_CHARTS}
-(function () {
-  // plotly.js ships as a gzip stream in base64; the browser unpacks it (DecompressionStream:
-  // Chrome 80, Firefox 113, Safari 16.4) and runs it as an inline script. No request is made.
-  try {
-    var b64 = document.getElementById("tsdl-plotly-js").textContent;
-    var bin = atob(b64);
-    var bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    new Response(stream).text().then(function (src) {
-      var s = document.createElement("script");
-      s.textContent = src;
-      document.head.appendChild(s);
-      if (typeof Plotly === "undefined") throw new Error("plotly.js did not load");
-      return tsdlDrawCharts();
-    }).then(tsdlChartsDone, tsdlChartsFailed);
-  } catch (e) { tsdlChartsFailed(e); }
-})();
+  return `${gzipScriptData("tsdl-plotly-js", plotlyBundleGzipBase64(), `data-plotly-version="${version}"`)}
+<script>${DRAW_CHARTS}${RUN_GZIP_SCRIPT}
+tsdlRunGzipScript("tsdl-plotly-js").then(function () {
+  if (typeof Plotly === "undefined") throw new Error("plotly.js did not load");
+  return tsdlDrawCharts();
+}).then(tsdlChartsDone, tsdlChartsFailed);
 </script>`;
 }

@@ -15,6 +15,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
+import { gzipScriptData, RUN_GZIP_SCRIPT, scriptSafe } from "./inline-script";
 
 /** The MIME type of a widget view in an output bundle. */
 export const WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json";
@@ -103,32 +104,19 @@ export function widgetScripts(stateJson: string, embedding: "gzip" | "plain"): s
   const version = htmlManagerVersion().replace(/[^\w.-]/g, "");
   const state = `<script type="${WIDGET_STATE_MIME}">${stateJson}</script>`;
   if (embedding === "plain") {
-    const src = widgetEmbedBundle().replace(/<\/(script)/gi, "<\\/$1");
     return `${state}
-<script data-html-manager-version="${version}">${src}</script>
+<script data-html-manager-version="${version}">${scriptSafe(widgetEmbedBundle())}</script>
 <script>${WATCH_WIDGETS}
 tsdlWatchWidgets();
 </script>`;
   }
   return `${state}
-<script type="application/gzip-base64" id="tsdl-widgets-js" data-html-manager-version="${version}">${widgetEmbedGzipBase64()}</script>
-<script>${WATCH_WIDGETS}
-(function () {
-  // Unpacked in the page (DecompressionStream), then run; the bundle draws on window "load",
-  // which has passed by then, so it is sent again.
-  try {
-    var bin = atob(document.getElementById("tsdl-widgets-js").textContent);
-    var bytes = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    new Response(stream).text().then(function (src) {
-      var s = document.createElement("script");
-      s.textContent = src;
-      document.head.appendChild(s);
-      var go = function () { window.dispatchEvent(new Event("load")); tsdlWatchWidgets(); };
-      if (document.readyState === "complete") go(); else window.addEventListener("load", tsdlWatchWidgets);
-    }).catch(tsdlWidgetsFailed);
-  } catch (e) { tsdlWidgetsFailed(e); }
-})();
+${gzipScriptData("tsdl-widgets-js", widgetEmbedGzipBase64(), `data-html-manager-version="${version}"`)}
+<script>${WATCH_WIDGETS}${RUN_GZIP_SCRIPT}
+// The bundle draws on window "load", which has passed by the time it has run, so it is sent again.
+tsdlRunGzipScript("tsdl-widgets-js").then(function () {
+  var go = function () { window.dispatchEvent(new Event("load")); tsdlWatchWidgets(); };
+  if (document.readyState === "complete") go(); else window.addEventListener("load", tsdlWatchWidgets);
+}).catch(tsdlWidgetsFailed);
 </script>`;
 }
