@@ -41,7 +41,9 @@ async function main(): Promise<void> {
       buffered = lines.pop()!;
       for (const line of lines) {
         const m = /^(ok {4}|FAILED) (.+?\.ipynb) \(([\d.]+) s\)/.exec(line);
-        if (m) times.push({ name: path.basename(m[2], ".ipynb"), ok: m[1] !== "FAILED", seconds: Number(m[3]), load: loadAverage() });
+        if (!m) continue;
+        times.push({ name: path.basename(m[2], ".ipynb"), ok: m[1] !== "FAILED", seconds: Number(m[3]), load: loadAverage() });
+        console.log(`  ${times.at(-1)!.name}: ${m[3]} s (load average ${times.at(-1)!.load})`);
       }
     });
     child.on("exit", (c) => resolve(c));
