@@ -213,7 +213,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   const liveEveryOpt = options.liveEvery;
   if (liveEveryOpt !== undefined) checkInt("liveEvery", liveEveryOpt, 1);
   const liveInterval = options.liveInterval ?? (liveEveryOpt === undefined ? DEFAULT_LIVE_INTERVAL : 0);
-  if (!(liveInterval >= 0)) throw new Error(`fit: liveInterval must be a number of seconds ≥ 0, found ${JSON.stringify(options.liveInterval)}`);
+  if (!(liveInterval >= 0)) throw new Error(`fit: liveInterval must be a number of seconds ≥ 0, found ${String(options.liveInterval)}`);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
   if (!Number.isFinite(seed)) throw new Error(`fit: seed must be a finite number, found ${seed}`);
   const task = taskFor(model, options.loss ?? "auto");
