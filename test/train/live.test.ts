@@ -88,6 +88,37 @@ test("reporter 'none' (or verbose: false) shows nothing, even in a notebook", as
   model.dispose();
 });
 
+test("live updates are throttled by time, and each epoch's last batch is always reported with the epoch's figures", async () => {
+  await initBackend();
+  const data = blobs(96, { seed: 4 });
+  const seen: dl.train.BatchProgress[] = [];
+  const recorder = (): dl.train.FitReporter => ({ start() {}, batch: (p) => void seen.push(p), epoch() {}, end() {} });
+  const train = (options: dl.train.FitOptions) => {
+    seen.length = 0;
+    const model = dl.models.mlp({ inputs: 2, hidden: [6], outputs: 3, dropout: 0, seed: 1 });
+    // 96 examples in batches of 8: 12 batches an epoch.
+    return dl.train.fit(model, data, { epochs: 3, batchSize: 8, seed: 1, reporter: recorder(), ...options }).finally(() => model.dispose());
+  };
+  // An hour between updates: per epoch only its first update (batch 2) and its last batch.
+  const h = await train({ liveEvery: 2, liveInterval: 3600 });
+  assert.deepEqual(seen.map((p) => [p.epoch, p.batch]), [[1, 2], [1, 12], [2, 2], [2, 12], [3, 2], [3, 12]]);
+  // The last report of each epoch holds that epoch's final running figures, as in the history.
+  for (const e of h.epochs) {
+    const last = seen.filter((p) => p.epoch === e.epoch).at(-1)!;
+    assert.equal(last.batch, last.batches);
+    assert.equal(last.loss, e.loss);
+    assert.equal(last.accuracy, e.accuracy);
+  }
+  // No limit: every second batch, as liveEvery asks.
+  await train({ liveEvery: 2, liveInterval: 0 });
+  assert.deepEqual(seen.filter((p) => p.epoch === 1).map((p) => p.batch), [2, 4, 6, 8, 10, 12]);
+  // The default with liveEvery given is no limit either.
+  await train({ liveEvery: 3 });
+  assert.deepEqual(seen.filter((p) => p.epoch === 2).map((p) => p.batch), [3, 6, 9, 12]);
+  await assert.rejects(train({ liveInterval: -1 }), /fit: liveInterval must be a number of seconds ≥ 0, found -1/);
+  tf.dispose([data.x, data.y]);
+});
+
 test("in a terminal: a cli-progress bar on a TTY, one line per epoch, and no bar when output is not a TTY", async () => {
   await initBackend();
   const data = blobs(64, { seed: 3 });
