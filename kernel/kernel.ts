@@ -71,7 +71,9 @@ export class ProcessExitError extends Error {
 export const PRELOAD = [
   'import * as tf from "@tensorflow/tfjs";',
   'import * as dl from "tsdl";',
-  "const display = dl.display;",
+  // Annotated, so the declaration emit copies `typeof dl.display` instead of writing out the
+  // inferred type of the whole display API (a quarter second of the start-up, by a CPU profile).
+  "const display: typeof dl.display = dl.display;",
 ].join("\n");
 
 const TSDL_VERSION = (require(path.join(PACKAGE_ROOT, "package.json")) as { version: string }).version;

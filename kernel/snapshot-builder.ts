@@ -24,6 +24,8 @@
   interface Input {
     tsPath: string;
     files: string[];
+    /** [file, size, mtimeMs] of each file, taken before it was read. */
+    stats: [string, number, number][];
     options: Record<string, unknown>;
     mainEntry: string;
     key: string;
@@ -31,23 +33,23 @@
   type Ts = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   /**
-   * The anchor in TypeScript 5's `createGetSourceFile` (what every compiler host, the watch
-   * program's included, parses files with) after which the hook goes: once the file's text is
-   * read, `globalThis[Symbol.for("tsdl.cachedSourceFile")](fileName, text, languageVersionOrOptions)`
-   * may return an already parsed and bound SourceFile for exactly that text.
+   * The start of TypeScript 5's `createGetSourceFile` (what every compiler host, the watch
+   * program's included, reads and parses files with). The hook goes first in the function it
+   * returns: `globalThis[Symbol.for("tsdl.cachedSourceFile")](fileName, languageVersionOrOptions)`
+   * may return an already parsed and bound SourceFile (the file is then not even read).
    */
-  const ANCHOR = "return text !== void 0 ? createSourceFile(fileName, text, languageVersionOrOptions, setParentNodes) : void 0;";
+  const ANCHOR = "function createGetSourceFile(readFile, getCompilerOptions, setParentNodes) {\n    return (fileName, languageVersionOrOptions, onError) => {\n";
   const HOOK =
-    'const tsdlCached = text !== void 0 && typeof globalThis[Symbol.for("tsdl.cachedSourceFile")] === "function" ? ' +
-    'globalThis[Symbol.for("tsdl.cachedSourceFile")](fileName, text, languageVersionOrOptions) : void 0;\n' +
-    "      if (tsdlCached) return tsdlCached;\n      ";
+    '      const tsdlHook = globalThis[Symbol.for("tsdl.cachedSourceFile")];\n' +
+    '      const tsdlCached = typeof tsdlHook === "function" ? tsdlHook(fileName, languageVersionOrOptions) : void 0;\n' +
+    "      if (tsdlCached) return tsdlCached;\n";
 
   const patchTypeScript = (source: string, file: string): string => {
     const at = source.indexOf(ANCHOR);
     if (at < 0 || source.indexOf(ANCHOR, at + 1) >= 0) {
-      throw new Error(`${file}: expected one "${ANCHOR}" in createGetSourceFile; found ${at < 0 ? "none" : "several"} (TypeScript changed?)`);
+      throw new Error(`${file}: expected one ${JSON.stringify(ANCHOR)} (createGetSourceFile); found ${at < 0 ? "none" : "several"} (TypeScript changed?)`);
     }
-    return source.slice(0, at) + HOOK + source.slice(at);
+    return source.slice(0, at + ANCHOR.length) + HOOK + source.slice(at + ANCHOR.length);
   };
 
   const t0 = Date.now();
@@ -76,7 +78,8 @@
     else missing.push(f);
   }
   if (missing.length > 0) throw new Error(`could not read ${missing.length} declaration files, e.g. ${missing[0]}`);
-  const state = { ts, tsPath: input.tsPath, files, key: input.key, builtInMs: Date.now() - t0 };
+  const stats = new Map(input.stats.map(([f, size, mtimeMs]) => [f, { size, mtimeMs }]));
+  const state = { ts, tsPath: input.tsPath, files, stats, key: input.key, builtInMs: Date.now() - t0 };
   (globalThis as Record<symbol, unknown>)[Symbol.for("tsdl.snapshot")] = state;
   process.stdout.write(`tsdl snapshot: parsed and bound ${files.size} declaration files in ${state.builtInMs} ms\n`);
 
