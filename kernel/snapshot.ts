@@ -192,7 +192,8 @@ export function requestBuild(input: Omit<SnapshotInput, "mainEntry" | "key">, di
   }
   const full: SnapshotInput = { ...input, mainEntry: SNAPSHOT_MAIN, key };
   writeFileSync(f.input, JSON.stringify(full));
-  const child = spawnChild(process.execPath, [__filename, "--build", f.input, dir], { detached: true, stdio: "ignore" });
+  // cwd: the cache folder, not the notebook's, which may be removed before the build ends.
+  const child = spawnChild(process.execPath, [__filename, "--build", f.input, dir], { detached: true, stdio: "ignore", cwd: dir });
   writeFileSync(f.lock, `${child.pid ?? 0} ${Date.now()}`);
   child.unref();
   return `building the start-up snapshot in the background (pid ${child.pid}, log ${f.log})`;
@@ -279,6 +280,10 @@ export function snapshotUse(): { hits: number; misses: number } {
 export function adoptSnapshot(s: SnapshotState, stat: (f: string) => { size: number; mtimeMs: number } | undefined = statOrUndefined): void {
   state = s;
   startedAt = performance.now();
+  // ts.sys memoizes process.cwd() on first use, which was in the builder (its cwd is the cache
+  // folder): without this, a kernel from the snapshot resolved the cells' imports from there.
+  const cwd = process.cwd();
+  s.ts.sys.getCurrentDirectory = () => cwd;
   const cache = (Module as unknown as { _cache: Record<string, Module> })._cache;
   if (!cache[s.tsPath]) {
     const mod = new Module(s.tsPath, module);
