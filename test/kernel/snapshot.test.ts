@@ -3,8 +3,8 @@
  * blob builds one in the background; the next start runs from it (its log says so), reports the
  * same type errors against tf and dl and gives the same results as the plain path; a changed
  * declaration file, a stale manifest or a corrupt blob make it fall back (and rebuild), never fail;
- * the launcher passes signals on, and its child dies with it. One blob is built for the whole file,
- * in a temporary TSDL_CACHE_DIR.
+ * the launcher passes signals on, and its child dies with it. One blob is built for the whole file
+ * (and once more after the stale manifest), in a temporary TSDL_CACHE_DIR; the corrupt blob goes last.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +17,8 @@ import { tempDir } from "../helpers/tmpdir";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
 const cache = tempDir("tsdl-snapshot-test-");
-const env = { TSDL_CACHE_DIR: cache };
+// TSDL_SNAPSHOT=1: the suite runs other kernels with it off (test/run.ts).
+const env = { TSDL_CACHE_DIR: cache, TSDL_SNAPSHOT: "1" };
 
 /** Cells whose outcome must not depend on how the kernel started: values, and type errors against tf, dl and the lib. */
 const CELLS = [
@@ -141,37 +142,6 @@ test("a changed declaration file: the launcher falls back; a kernel started from
   assert.ok("blob" in findSnapshot(cache), "valid again once the file is as it was");
 });
 
-test("a stale manifest makes the start fall back and rebuild; the rebuilt blob is used", async () => {
-  const f = blobFiles();
-  const m = JSON.parse(readFileSync(f.manifest, "utf8")) as SnapshotManifest;
-  m.files[0][2] -= 1000; // as if the first file had changed after the build
-  writeFileSync(f.manifest, JSON.stringify(m));
-  const k = await startTestKernel({ env });
-  try {
-    assert.equal((await k.kernel.execute("tf.tensor([2]).square().dataSync()[0]")).result?.data["text/plain"], "4");
-    await waitForKernelLog(k.kernel, /start-up snapshot not used: .* changed since it was built; building the start-up snapshot in the background/, 30_000);
-  } finally {
-    await k.stop();
-  }
-  await waitFor("the rebuild finished", () => !existsSync(f.lock) && "blob" in findSnapshot(cache), 180_000);
-});
-
-test("a corrupt blob never breaks the start: the kernel starts without it and the blob is removed", async () => {
-  const f = blobFiles();
-  const size = statSync(f.blob).size;
-  const junk = Buffer.alloc(size, 0x5a); // same size, so the launcher tries it
-  writeFileSync(f.blob, junk);
-  const k = await startTestKernel({ env });
-  try {
-    assert.equal((await k.kernel.execute("tf.tensor([3]).dataSync()[0]")).result?.data["text/plain"], "3");
-    await waitForKernelLog(k.kernel, /exited with .* before it ran; starting without it/, 30_000);
-    assert.ok(!existsSync(f.blob), "the corrupt blob was removed");
-  } finally {
-    await k.stop();
-  }
-  await waitFor("the blob was built again", () => !existsSync(f.lock) && "blob" in findSnapshot(cache), 180_000);
-});
-
 test("signals reach the launcher's child: SIGINT interrupts a cell, SIGTERM ends both with that signal", { timeout: 120_000 }, async () => {
   const k = await startTestKernel({ env });
   try {
@@ -240,3 +210,36 @@ test("the source-file hook hands out a SourceFile only while its file's size, mt
   assert.equal(require(state.tsPath), state.ts, "require() returns the snapshot's TypeScript");
   assert.equal((state.ts.sys.getCurrentDirectory as () => string)(), process.cwd(), "its sys is in this process's folder, not the builder's");
 });
+
+test("a stale manifest makes the start fall back and rebuild the blob", async () => {
+  const f = blobFiles();
+  const m = JSON.parse(readFileSync(f.manifest, "utf8")) as SnapshotManifest;
+  m.files[0][2] -= 1000; // as if the first file had changed after the build
+  writeFileSync(f.manifest, JSON.stringify(m));
+  const k = await startTestKernel({ env });
+  try {
+    assert.equal((await k.kernel.execute("tf.tensor([2]).square().dataSync()[0]")).result?.data["text/plain"], "4");
+    await waitForKernelLog(k.kernel, /start-up snapshot not used: .* changed since it was built; building the start-up snapshot in the background/, 30_000);
+  } finally {
+    await k.stop();
+  }
+  await waitFor("the rebuild finished", () => !existsSync(f.lock) && "blob" in findSnapshot(cache), 180_000);
+});
+
+
+test("a corrupt blob never breaks the start: the kernel starts without it and the blob is removed", async () => {
+  const f = blobFiles();
+  const size = statSync(f.blob).size;
+  const junk = Buffer.alloc(size, 0x5a); // same size, so the launcher tries it
+  writeFileSync(f.blob, junk);
+  const k = await startTestKernel({ env });
+  try {
+    assert.equal((await k.kernel.execute("tf.tensor([3]).dataSync()[0]")).result?.data["text/plain"], "3");
+    await waitForKernelLog(k.kernel, /exited with .* before it ran; starting without it/, 30_000);
+    await waitForKernelLog(k.kernel, /start-up snapshot not used: the kernel could not start from it; building the start-up snapshot in the background/, 30_000);
+    assert.ok(!existsSync(f.blob), "the corrupt blob was removed");
+  } finally {
+    await k.stop();
+  }
+});
+
