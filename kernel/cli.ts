@@ -193,8 +193,20 @@ async function kernelCommand(argv: string[]): Promise<void> {
       if (positionals.length) throw new UsageError(`unknown kernel sub-command ${JSON.stringify(positionals[0])}`);
       const file = options["connection-file"] ?? options["config-path"];
       if (typeof file !== "string") throw new UsageError("tsdl kernel needs --connection-file FILE");
+      const snapshot = require("./snapshot") as typeof import("./snapshot");
+      let notUsed: string | undefined;
+      if (!snapshot.snapshotEnabled()) notUsed = "TSDL_SNAPSHOT=0";
+      else if (!snapshot.snapshotState()) {
+        // The launcher: with a valid blob, the kernel runs as a child started from it.
+        const found = snapshot.findSnapshot();
+        const log = (line: string) => process.stderr.write(`tsdl kernel: ${line}\n`);
+        if ("blob" in found) {
+          await snapshot.launchFromSnapshot(found.blob, ["kernel", ...argv], log);
+          notUsed = "the kernel could not start from it";
+        } else notUsed = found.reason;
+      }
       const { runKernel } = require("./kernel") as typeof import("./kernel");
-      await runKernel(file);
+      await runKernel(file, { snapshotNotUsed: notUsed });
     }
   }
 }

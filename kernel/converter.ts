@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import Module from "node:module";
 import path from "node:path";
 import { requireWithCodeCache, type CachedModule } from "./code-cache";
+import { recordDeclarationReads, snapshotState } from "./snapshot";
 
 /** A position tslab reports: 0-based line and character in the cell (its own prefix removed). */
 export interface DiagnosticPosition {
@@ -104,8 +105,12 @@ const FILE_MAP = /\n?\/\/# sourceMappingURL=[^\n]*\s*$/;
 export function loadConverter(): LoadedConverter {
   const converterPath = require.resolve("tslab/dist/converter");
   const baseRequire = Module.createRequire(converterPath);
-  // TypeScript is most of the start-up's JavaScript: compile it from V8's code cache.
-  const tsModule = requireWithCodeCache(baseRequire.resolve(TS_MODULE));
+  // TypeScript is most of the start-up's JavaScript: compile it from V8's code cache, or take the
+  // instance a start-up snapshot holds (with its parsed declarations; see snapshot.ts).
+  const snapshot = snapshotState();
+  const tsModule: Pick<CachedModule, "exports" | "cache" | "file" | "save"> = snapshot
+    ? { exports: snapshot.ts, cache: "hit", file: "(none: TypeScript came with the start-up snapshot)", save: () => undefined }
+    : requireWithCodeCache(baseRequire.resolve(TS_MODULE));
   const ts = tsModule.exports as LoadedConverter["ts"];
   const maps = new Map<string, OutputMaps>();
 
@@ -128,14 +133,13 @@ export function loadConverter(): LoadedConverter {
     system: unknown,
     createProgram: unknown,
     ...rest: unknown[]
-  ) =>
-    realCreateHost(
-      rootFiles,
-      { ...options, inlineSourceMap: true, sourceMap: false, types: ["node"] },
-      system,
-      createProgram ?? lightBuilder(ts),
-      ...rest,
-    );
+  ) => {
+    const merged = { ...options, inlineSourceMap: true, sourceMap: false, types: ["node"] };
+    const host = realCreateHost(rootFiles, merged, system, createProgram ?? lightBuilder(ts), ...rest);
+    // Which declaration files the program reads, for the start-up snapshot's builder.
+    recordDeclarationReads(host as { readFile(f: string, encoding?: string): string | undefined }, merged);
+    return host;
+  };
   wrapped.transpileModule = (input: string, opts: { fileName?: string; compilerOptions?: CompilerOptions }) => {
     if (opts?.fileName !== "custom.js") return realTranspile(input, opts);
     const m = INLINE_MAP.exec(input);

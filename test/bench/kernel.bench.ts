@@ -14,13 +14,17 @@
  * around its 169th cell) is reported as such, not waited for. Prints figures and ratios; asserts
  * nothing. `TSDL_QUICK=1` runs 2 starts and 40 requests of each. `TSDL_BENCH_BASELINE=DIR` adds the
  * kernel of another built tsdl checkout (before/after in one run).
+ * tsdl runs twice: from its start-up snapshot (column `tsdl`; the blob is built first, in a
+ * temporary TSDL_CACHE_DIR, and its build time and size printed) and without it (`tsdl-plain`,
+ * TSDL_SNAPSHOT=0, same cache folder, so with TypeScript's code cache).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KernelClient } from "../../kernel/client";
 import { PACKAGE_ROOT } from "../../kernel/paths";
+import { findSnapshot, snapshotFiles, type SnapshotManifest } from "../../kernel/snapshot";
 import { pythonPath } from "../helpers/components";
 import { loadLine } from "../helpers/bench-util";
 
@@ -106,17 +110,40 @@ function ipykernelPeer(): Peer | string {
   return { name: "ipykernel", argv: [py, "-m", "ipykernel_launcher", "-f", "{connection_file}"] };
 }
 
+/** Start tsdl once in a fresh cache folder, so that it builds its start-up snapshot there; wait for the blob. */
+async function buildSnapshot(cwd: string, cacheDir: string): Promise<string> {
+  const t0 = performance.now();
+  const kernel = await KernelClient.start({ cwd, env: { TSDL_CACHE_DIR: cacheDir }, readyTimeoutMs: REQUEST_TIMEOUT_MS });
+  try {
+    await kernel.execute("1 + 1");
+  } finally {
+    await kernel.close();
+  }
+  for (;;) {
+    const found = findSnapshot(cacheDir);
+    if ("blob" in found) {
+      const m = JSON.parse(readFileSync(snapshotFiles(found.key, cacheDir).manifest, "utf8")) as SnapshotManifest;
+      return `start-up snapshot: ${(m.blobSize / 2 ** 20).toFixed(1)} MiB, ${m.files.length} declaration files, built in ${m.buildMs} ms (background, nice 10), ready ${((performance.now() - t0) / 1000).toFixed(1)} s after the first spawn`;
+    }
+    if (performance.now() - t0 > 300_000) throw new Error(`no start-up snapshot after 300 s: ${found.reason}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 async function main(): Promise<void> {
   const cwd = mkdtempSync(path.join(os.tmpdir(), "tsdl-bench-"));
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), "tsdl-bench-cache-"));
   try {
+    console.log(await buildSnapshot(cwd, cacheDir));
     const peers: Peer[] = [
-      { name: "tsdl", argv: undefined },
+      { name: "tsdl", argv: undefined, env: { TSDL_CACHE_DIR: cacheDir } },
+      { name: "tsdl-plain", argv: undefined, env: { TSDL_CACHE_DIR: cacheDir, TSDL_SNAPSHOT: "0" } },
       { name: "tslab", argv: [process.execPath, path.join(PACKAGE_ROOT, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"] },
     ];
     // TSDL_BENCH_BASELINE=DIR: also start the tsdl kernel of another built checkout (e.g. main), for
     // before/after figures from one run.
     const base = process.env.TSDL_BENCH_BASELINE;
-    if (base) peers.splice(1, 0, { name: "tsdl@base", argv: [process.execPath, path.join(base, "kernel", "bin", "tsdl.js"), "kernel", "--connection-file", "{connection_file}"] });
+    if (base) peers.splice(2, 0, { name: "tsdl@base", argv: [process.execPath, path.join(base, "kernel", "bin", "tsdl.js"), "kernel", "--connection-file", "{connection_file}"] });
     const ipy = ipykernelPeer();
     if (typeof ipy === "string") console.log(`skipping ipykernel: ${ipy}`);
     else peers.push(ipy);
@@ -144,10 +171,10 @@ async function main(): Promise<void> {
     const w = Math.max(...rows.map(([label]) => label.length));
     const names = peers.map((p) => p.name);
     const others = names.slice(1);
-    console.log(`\n${"".padEnd(w)}  ${names.map((n) => n.padStart(10)).join("  ")}  ${others.map((n) => `tsdl/${n}`.padStart(14)).join("  ")}`);
+    console.log(`\n${"".padEnd(w)}  ${names.map((n) => n.padStart(10)).join("  ")}  ${others.map((n) => `tsdl/${n}`.padStart(16)).join("  ")}`);
     for (const [label, get] of rows) {
       const vals = names.map((n) => get(figures.get(n)!));
-      const ratios = others.map((_, i) => (vals[0] / vals[i + 1]).toFixed(2).padStart(14));
+      const ratios = others.map((_, i) => (vals[0] / vals[i + 1]).toFixed(2).padStart(16));
       console.log(`${label.padEnd(w)}  ${vals.map((v) => fmt(v).padStart(10)).join("  ")}  ${ratios.join("  ")}`);
     }
     for (const n of names) {
@@ -158,6 +185,7 @@ async function main(): Promise<void> {
     console.log(`\nafter the run: ${loadLine()}`);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
   }
 }
 
