@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   console.log(
     table(
       ["kernel and input shapes", "ms/step (median)", "calls/step", "% of kernels", "MFLOP", "GFLOP/s"],
-      rows.slice(0, 30).map(([k, e]) => [
+      rows.slice(0, Number(process.env.TSDL_PROFILE_ROWS ?? 30)).map(([k, e]) => [
         k, med(e.ms).toFixed(2), String(e.calls), ((100 * med(e.ms)) / sum).toFixed(1),
         e.flops ? (e.flops / 1e6).toFixed(1) : "", e.flops ? (e.flops / med(e.ms) / 1e6).toFixed(1) : "",
       ]),
