@@ -5,7 +5,8 @@
  * gemm-worker.ts), an `Identity` that shares instead of copying (identity.ts), a SIMD `Sqrt`
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
- * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), convolutions and max-pooling's gradient as im2col
+ * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), a dense ReLU layer fused in
+ * training too (dense.ts), convolutions and max-pooling's gradient as im2col
  * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
@@ -19,6 +20,7 @@ import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
 import { dropoutConfigs, installFastDropout } from "./dropout";
+import { installFusedDense } from "./dense";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -38,6 +40,7 @@ export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
+export { installFusedDense, uninstallFusedDense } from "./dense";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
 export { ensureTrainingKernels } from "./backprop-filter";
@@ -85,6 +88,7 @@ export function registerTsdlKernels(backendName = "wasm"): void {
   if (replaced.has(backendName)) return;
   installFusedAdam();
   installFastDropout();
+  installFusedDense();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -154,6 +158,7 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
   if (options.kernels !== false) {
     installFusedAdam();
     installFastDropout();
+    installFusedDense();
     for (const config of tsdlWasmKernels(name)) {
       if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);

@@ -4,7 +4,8 @@
  * own code gives (on wasm and on `cpu`) for the same seed, on odd shapes (batch 1, sizes that are
  * not a multiple of 4); ReLU's gradient matches tfjs's Step·Multiply, NaN, ±0 and ±∞ included;
  * anything the fast path does not cover falls through to tfjs; and a seeded training run of a
- * `dl.models.mlp` with dropout ends with the same weights either way. Both kernels run on the
+ * `dl.models.mlp` with dropout ends with the same weights either way (with dense.ts's fused
+ * layers too). Both kernels run on the
  * calling thread, so the thread count does not enter.
  */
 import { test, before } from "node:test";
@@ -12,7 +13,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import seedrandom from "seedrandom";
 import {
-  DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, installFastDropout, registerTsdlKernels, uninstallFastDropout,
+  DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, installFastDropout, installFusedDense, registerTsdlKernels, uninstallFastDropout,
+  uninstallFusedDense,
 } from "../../src/wasm";
 import { aleaState } from "../../src/wasm/dropout";
 import { mlp } from "../../src/models";
@@ -139,7 +141,7 @@ test("ReLU's gradient: one kernel, bit for bit as tfjs's Step·Multiply on wasm 
   }
 });
 
-test("a seeded dl.train.fit of an MLP with dropout ends with the same weights as with tfjs's own dropout and ReLU gradient", async () => {
+test("a seeded dl.train.fit of an MLP with dropout ends with the same weights as with tfjs's own dropout, ReLU gradient and unfused dense layers", async () => {
   await tf.setBackend("wasm");
   const n = 96;
   const x = tf.tensor(rand(n * 20), [n, 20]);
@@ -153,11 +155,13 @@ test("a seeded dl.train.fit of an MLP with dropout ends with the same weights as
   };
   const fast = await train();
   uninstallFastDropout();
+  uninstallFusedDense();
   let own: Awaited<ReturnType<typeof train>>;
   try {
     own = await train();
   } finally {
     installFastDropout();
+    installFusedDense();
   }
   assert.deepEqual(fast.loss, own.loss);
   fast.weights.forEach((w, i) => assertBits(w, own.weights[i], `weight ${i}`));

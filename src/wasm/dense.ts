@@ -1,0 +1,73 @@
+/**
+ * A dense layer with ReLU in training as one fused product on the tfjs `wasm` backend, with the
+ * same numbers as tfjs's unfused ops.
+ *
+ * tfjs-layers' `Dense` calls `tf.fused.matMul({a, b, bias, activation})`. While gradients are
+ * recorded tfjs fuses only `linear`; a ReLU layer runs BatchMatMul, Add and Relu forward, and
+ * Relu's gradient, the Add's bias gradient (a Sum) and BatchMatMul's two products backward.
+ * `installFusedDense` replaces tfjs-core's exported `fused` namespace with one whose `matMul`
+ * does, for that case (2-D float32 operands, no transposes, a bias row of n values, the product
+ * on tsdl's GEMM): one `_FusedMatMul` forward (tsdl's GEMM with its bias+relu epilogue, which
+ * adds the bias after the whole sum, as the separate Add does) and, backward, `TsdlReluGrad`
+ * (dropout.ts) on the output, the Sum over the batch for the bias, and the same two products
+ * tfjs's BatchMatMul gradient runs, in the same order: the same bits as tfjs's path
+ * (test/wasm/dense.test.ts). Everything else, and every other backend, calls tfjs's own
+ * `fused.matMul`.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { RELU_GRAD_KERNEL } from "./dropout";
+import { productOnTsdlGemm } from "./matmul";
+
+type FusedMatMul = typeof tf.fused.matMul;
+type FusedArgs = Parameters<FusedMatMul>[0];
+
+/** tfjs-core's module object, whose `fused` export tfjs-layers and `tf.fused` read. */
+const tfCore = require("@tensorflow/tfjs-core") as { fused: typeof tf.fused };
+
+let originalFused: typeof tf.fused | undefined;
+
+/** The fused dense ReLU product with its gradient: a [m, k], b [k, n], bias [n]. */
+const denseRelu = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
+  const y = tf.engine().runKernel(tf._FusedMatMul, { a, b, bias }, { transposeA: false, transposeB: false, activation: "relu", leakyreluAlpha: 0 }) as tf.Tensor;
+  save([a, b, y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [a, b, y] = saved;
+      const dz = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x: y }) as tf.Tensor;
+      return [tf.matMul(dz, b, false, true), tf.matMul(a, dz, true, false), tf.sum(dz, 0)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+function fusable(args: FusedArgs): boolean {
+  const { a, b, bias, activation, transposeA, transposeB, preluActivationWeights } = args;
+  if (activation !== "relu" || transposeA || transposeB || preluActivationWeights != null) return false;
+  if (!(a instanceof tf.Tensor) || !(b instanceof tf.Tensor) || !(bias instanceof tf.Tensor)) return false;
+  if (a.dtype !== "float32" || b.dtype !== "float32" || bias.dtype !== "float32" || a.rank !== 2 || b.rank !== 2) return false;
+  const [m, k] = a.shape;
+  const [kb, n] = b.shape;
+  if (k !== kb || bias.rank !== 1 || bias.shape[0] !== n || !productOnTsdlGemm(m, k, n)) return false;
+  // Outside gradient recording tfjs fuses by itself.
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 && !!tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend());
+}
+
+/** `tf.fused.matMul`, fused in training too where `fusable` says so. */
+function fusedMatMul(args: FusedArgs): tf.Tensor {
+  if (!fusable(args)) return originalFused!.matMul(args);
+  return denseRelu(args.a as tf.Tensor, args.b as tf.Tensor, args.bias as tf.Tensor) as unknown as tf.Tensor;
+}
+
+/** Makes a dense ReLU layer run fused in training on backends with tsdl's kernels; idempotent. */
+export function installFusedDense(): void {
+  if (originalFused) return;
+  originalFused = tfCore.fused;
+  tfCore.fused = Object.freeze({ ...originalFused, matMul: fusedMatMul as FusedMatMul }) as typeof tf.fused;
+}
+
+/** Puts back tfjs's own `fused` namespace (for tests that compare the two). */
+export function uninstallFusedDense(): void {
+  if (!originalFused) return;
+  tfCore.fused = originalFused;
+  originalFused = undefined;
+}
