@@ -7,10 +7,10 @@
  * Relu's gradient, the Add's bias gradient (a Sum) and BatchMatMul's two products backward.
  * `installFusedDense` replaces tfjs-core's exported `fused` namespace with one whose `matMul`
  * does, for that case (2-D float32 operands, no transposes, a bias row of n values, the product
- * on tsdl's GEMM): one `_FusedMatMul` forward (tsdl's GEMM with its bias+relu epilogue, which
- * adds the bias after the whole sum, as the separate Add does) and, backward, `TsdlReluGrad`
- * (dropout.ts) on the output, the Sum over the batch for the bias, and the same two products
- * tfjs's BatchMatMul gradient runs, in the same order: the same bits as tfjs's path
+ * on tsdl's GEMM): one `TsdlDenseRelu` forward (tsdl's `_FusedMatMul`: its GEMM with the bias+relu
+ * epilogue, which adds the bias after the whole sum, as the separate Add does) and, backward,
+ * `TsdlReluGrad` (dropout.ts) on the output, the Sum over the batch for the bias, and the
+ * products tfjs's BatchMatMul gradient runs for the inputs that need one: the same bits as tfjs's path
  * (test/wasm/dense.test.ts). Everything else, and every other backend, calls tfjs's own
  * `fused.matMul`.
  */
@@ -26,19 +26,33 @@ const tfCore = require("@tensorflow/tfjs-core") as { fused: typeof tf.fused };
 
 let originalFused: typeof tf.fused | undefined;
 
-/** The fused dense ReLU product with its gradient: a [m, k], b [k, n], bias [n]. */
-const denseRelu = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
-  const y = tf.engine().runKernel(tf._FusedMatMul, { a, b, bias }, { transposeA: false, transposeB: false, activation: "relu", leakyreluAlpha: 0 }) as tf.Tensor;
-  save([a, b, y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [a, b, y] = saved;
-      const dz = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x: y }) as tf.Tensor;
-      return [tf.matMul(dz, b, false, true), tf.matMul(a, dz, true, false), tf.sum(dz, 0)];
-    },
+/** The fused dense ReLU kernel's name: inputs a [m, k], b [k, n], bias [n]; output relu(a·b + bias). */
+export const DENSE_RELU_KERNEL = "TsdlDenseRelu";
+
+/** `TsdlDenseRelu` on `backendName`: the registered `_FusedMatMul` (tsdl's, matmul.ts) with relu. */
+export function denseReluConfig(backendName = "wasm"): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend }) => {
+    const fused = tf.getKernel(tf._FusedMatMul, backendName);
+    if (!fused) throw new Error(`${DENSE_RELU_KERNEL}: no _FusedMatMul kernel on ${backendName}`);
+    return fused.kernelFunc({ inputs, backend, attrs: { transposeA: false, transposeB: false, activation: "relu", leakyreluAlpha: 0 } as unknown as tf.NamedAttrMap });
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return { kernelName: DENSE_RELU_KERNEL, backendName, kernelFunc };
+}
+
+/**
+ * Its gradient, as a registered gradient (not `tf.customGrad`) so that tfjs asks only for the
+ * inputs on the path: a layer's input x usually needs none, and dy·Wᵀ is a third product.
+ */
+const denseReluGradient: tf.GradConfig = {
+  kernelName: DENSE_RELU_KERNEL,
+  inputsToSave: ["a", "b"],
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [a, b, y] = saved;
+    const dz = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x: y }) as tf.Tensor;
+    return { a: () => tf.matMul(dz, b, false, true), b: () => tf.matMul(a, dz, true, false), bias: () => tf.sum(dz, 0) };
+  },
+};
 
 function fusable(args: FusedArgs): boolean {
   const { a, b, bias, activation, transposeA, transposeB, preluActivationWeights } = args;
@@ -49,18 +63,20 @@ function fusable(args: FusedArgs): boolean {
   const [kb, n] = b.shape;
   if (k !== kb || bias.rank !== 1 || bias.shape[0] !== n || !productOnTsdlGemm(m, k, n)) return false;
   // Outside gradient recording tfjs fuses by itself.
-  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 && !!tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend());
+  const backend = tf.getBackend();
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 && !!tf.getKernel(DENSE_RELU_KERNEL, backend) && !!tf.getKernel(RELU_GRAD_KERNEL, backend);
 }
 
 /** `tf.fused.matMul`, fused in training too where `fusable` says so. */
 function fusedMatMul(args: FusedArgs): tf.Tensor {
   if (!fusable(args)) return originalFused!.matMul(args);
-  return denseRelu(args.a as tf.Tensor, args.b as tf.Tensor, args.bias as tf.Tensor) as unknown as tf.Tensor;
+  return tf.engine().runKernel(DENSE_RELU_KERNEL, { a: args.a as tf.Tensor, b: args.b as tf.Tensor, bias: args.bias as tf.Tensor }) as tf.Tensor;
 }
 
 /** Makes a dense ReLU layer run fused in training on backends with tsdl's kernels; idempotent. */
 export function installFusedDense(): void {
   if (originalFused) return;
+  if (!tf.getGradient(DENSE_RELU_KERNEL)) tf.registerGradient(denseReluGradient);
   originalFused = tfCore.fused;
   tfCore.fused = Object.freeze({ ...originalFused, matMul: fusedMatMul as FusedMatMul }) as typeof tf.fused;
 }

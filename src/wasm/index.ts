@@ -20,7 +20,7 @@ import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
 import { dropoutConfigs, installFastDropout } from "./dropout";
-import { installFusedDense } from "./dense";
+import { denseReluConfig, installFusedDense } from "./dense";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -40,7 +40,7 @@ export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
-export { installFusedDense, uninstallFusedDense } from "./dense";
+export { DENSE_RELU_KERNEL, denseReluConfig, installFusedDense, uninstallFusedDense } from "./dense";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
 export { ensureTrainingKernels } from "./backprop-filter";
@@ -77,6 +77,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     ...indexingConfigs(backendName),
     adamConfig(backendName),
     ...dropoutConfigs(backendName),
+    denseReluConfig(backendName),
   ];
 }
 

@@ -3,7 +3,7 @@
  * `tf.fused.matMul` with relu runs one `_FusedMatMul` forward and TsdlReluGrad backward, and its
  * output and its gradients for a, b and the bias are bit for bit those of tfjs's unfused ops on
  * wasm and within float32 rounding of `cpu`'s, on odd shapes (batch 1, sizes not a multiple of
- * 4); what it does not cover (linear, transposes, no bias, products on XNNPACK, no gradient
+ * 4); only the gradients asked for are computed; what it does not cover (linear, transposes, no bias, products on XNNPACK, no gradient
  * recording) runs tfjs's own code.
  */
 import { test, before } from "node:test";
@@ -125,6 +125,21 @@ test("what the fused dense leaves out runs tfjs's own fused.matMul, with tfjs's 
   } finally {
     setXnnpackMinFlops();
   }
+});
+
+test("a layer's input that needs no gradient gets none: one product backward, not two", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.tensor(rand(64 * 30), [64, 30]);
+  const w = tf.variable(tf.tensor(rand(30 * 20), [30, 20]));
+  const bias = tf.variable(tf.tensor(rand(20), [20]));
+  const profile = await tf.profile(() => {
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.fused.matMul({ a: x, b: w, bias, activation: "relu" })), [w, bias]);
+    tf.dispose([value, grads]);
+  });
+  const products = profile.kernels.filter((k) => k.name === "BatchMatMul" || k.name === "_FusedMatMul").length;
+  assert.equal(products, 1, `backward products (kernels: ${profile.kernelNames.join(", ")})`);
+  assert.ok(profile.kernelNames.includes("TsdlDenseRelu"));
+  tf.dispose([x, w, bias]);
 });
 
 test("a tfjs Dense ReLU layer trains to the same weights fused and unfused", async () => {
