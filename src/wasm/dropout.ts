@@ -53,7 +53,9 @@ const dropoutMaskKernel: tf.KernelFunc = ({ backend, attrs }) => {
   const b = backend as unknown as WasmBackend;
   const out = b.makeOutput(shape, "float32");
   const count = sizeOf(shape);
-  if (count > 0) gemmFor(b).dropoutMask(b.dataIdMap.get(out.dataId)!.memoryOffset, count, s0, s1, s2, c, keepProb);
+  // Alea's state is whole multiples of 2⁻³² (masks.ts): pass the multiples.
+  const k = (s: number) => s * 2 ** 32;
+  if (count > 0) gemmFor(b).dropoutMask(b.dataIdMap.get(out.dataId)!.memoryOffset, count, k(s0), k(s1), k(s2), c, keepProb);
   return out;
 };
 

@@ -8,39 +8,46 @@
  *       seedrandom's Alea generator started from the state (s0, s1, s2, c) and rounded to
  *       float32: the very numbers and float32 operations of tfjs's `tf.dropout`
  *       (`randomUniform(shape, 0, 1, "float32", seed)`, then Add, Floor and RealDiv). Alea is a
- *       recurrence on doubles (t = 2091639·s0 + c·2⁻³², c = ⌊t⌋, s = t − c), so the f64
- *       operations here give the JavaScript generator's numbers bit for bit.
+ *       recurrence on doubles (t = 2091639·s0 + c·2⁻³², c = ⌊t⌋, s = t − c) whose values are all
+ *       whole multiples of 2⁻³² below 2⁵³·2⁻³², so JavaScript computes it exactly; with
+ *       s = k·2⁻³² it is the integer recurrence n = 2091639·k0 + c, c = n >> 32, k = n mod 2³²,
+ *       run here in i64 (k0, k1, k2 and c passed as unsigned 32-bit integers): the same numbers
+ *       bit for bit, on a dependency chain of an add and a shift instead of four f64 operations.
  *   relu_grad(dy, x, out, count)
  *       out[i] = dy[i] · step(x[i]), step = 1 for x > 0, NaN for NaN, else 0: tfjs's ReLU
  *       gradient (Step, Cast, Multiply) in one pass, four elements per f32x4
  */
 import { Func, type } from "./emit";
 
-const { i32, f32, f64 } = type;
+const { i32, i64, f32 } = type;
 
 /** Alea's multiplier and 2⁻³² (seedrandom 3.0.5, lib/alea.js). */
 const ALEA_A = 2091639;
 const TWO_POW_M32 = 2.3283064365386963e-10;
 
 function dropoutMask(): Func {
-  const f = new Func("dropout_mask", [i32, i32, f64, f64, f64, f64, f32]);
-  const [OUT, COUNT, S0, S1, S2, C, KEEP] = [0, 1, 2, 3, 4, 5, 6];
+  const f = new Func("dropout_mask", [i32, i32, i32, i32, i32, i32, f32]);
+  const [OUT, COUNT, K0, K1, K2, C, KEEP] = [0, 1, 2, 3, 4, 5, 6];
   const i = f.local(i32);
   const end = f.local(i32);
-  const t = f.local(f64);
+  const [a0, a1, a2, c, n] = [0, 1, 2, 3, 4].map(() => f.local(i64));
+  f.get(K0).i64extendI32u().set(a0);
+  f.get(K1).i64extendI32u().set(a1);
+  f.get(K2).i64extendI32u().set(a2);
+  f.get(C).i64extendI32u().set(c);
   f.get(COUNT).i32(2).shl().set(end);
   f.i32(0).set(i);
   f.block().loop();
   f.get(i).get(end).geS().brIf(1);
-  // t = 2091639·s0 + c·2⁻³²; s0 = s1; s1 = s2; c = t | 0; s2 = t − c
-  f.f64(ALEA_A).get(S0).f64mul().get(C).f64(TWO_POW_M32).f64mul().f64add().set(t);
-  f.get(S1).set(S0);
-  f.get(S2).set(S1);
-  f.get(t).i32truncF64s().f64convertI32s().set(C);
-  f.get(t).get(C).f64sub().set(S2);
-  // out[i] = floor(f32(s2) + keep) / keep
+  // n = 2091639·k0 + c; k0 = k1; k1 = k2; c = n >> 32; k2 = n mod 2³²
+  f.i64(ALEA_A).get(a0).i64mul().get(c).i64add().set(n);
+  f.get(a1).set(a0);
+  f.get(a2).set(a1);
+  f.get(n).i64(32).i64shrU().set(c);
+  f.get(n).i64(0xffffffff).i64and().set(a2);
+  // out[i] = floor(f32(k2·2⁻³²) + keep) / keep
   f.get(OUT).get(i).add();
-  f.get(S2).f32demoteF64().get(KEEP).f32add().f32floor().get(KEEP).f32div();
+  f.get(a2).f32convertI64u().f32(TWO_POW_M32).f32mul().get(KEEP).f32add().f32floor().get(KEEP).f32div();
   f.f32store();
   f.get(i).i32(4).add().set(i).br(0);
   f.end().end();

@@ -50,6 +50,12 @@ function withTfjsOwn<T>(f: () => T): T {
 }
 
 test("the mask kernel draws seedrandom's Alea numbers and makes tfjs's mask from them, bit for bit", () => {
+  // The kernel runs Alea as integers: its state must be whole multiples of 2⁻³² (masks.ts).
+  for (const seed of [1, "abc", 0.123, Math.random()]) {
+    const { s0, s1, s2, c } = aleaState(seed);
+    for (const v of [s0, s1, s2]) assert.ok(Number.isInteger(v * 2 ** 32) && v >= 0 && v < 1, `state ${v} of seed ${seed}`);
+    assert.equal(c, 1);
+  }
   for (const [count, rate, seed] of [[1, 0.5, 1], [3, 0.1, 7], [5, 0.25, "abc"], [1027, 0.9, 123456789], [16384, 0.5, 0.5]] as const) {
     const keep = 1 - rate;
     const random = seedrandom.alea(String(seed));
