@@ -17,12 +17,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { RELU_GRAD_KERNEL } from "./dropout";
 import { productOnTsdlGemm } from "./matmul";
+import { tfjsCore } from "./tfjs-core";
 
 type FusedMatMul = typeof tf.fused.matMul;
 type FusedArgs = Parameters<FusedMatMul>[0];
 
 /** tfjs-core's module object, whose `fused` export tfjs-layers and `tf.fused` read. */
-const tfCore = require("@tensorflow/tfjs-core") as { fused: typeof tf.fused };
+const tfCore = tfjsCore();
 
 let originalFused: typeof tf.fused | undefined;
 

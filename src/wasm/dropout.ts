@@ -25,6 +25,7 @@
 import * as tf from "@tensorflow/tfjs";
 import seedrandom from "seedrandom";
 import { gemmFor } from "./gemm";
+import { tfjsCore } from "./tfjs-core";
 
 /** The mask kernel's name: no inputs; attrs `shape`, the Alea state and `keepProb`. */
 export const DROPOUT_MASK_KERNEL = "TsdlDropoutMask";
@@ -86,7 +87,7 @@ export function aleaState(seed: number | string | undefined): { s0: number; s1: 
 }
 
 /** tfjs-core's module object, whose `dropout` export tfjs-layers and `tf.dropout` call. */
-const tfCore = require("@tensorflow/tfjs-core") as { dropout: typeof tf.dropout };
+const tfCore = tfjsCore();
 
 let originalDropout: typeof tf.dropout | undefined;
 let originalReluGrad: tf.GradConfig["gradFunc"] | undefined;
