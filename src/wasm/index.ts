@@ -5,7 +5,7 @@
  * gemm-worker.ts), an `Identity` that shares instead of copying (identity.ts), a SIMD `Sqrt`
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
- * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), a dense ReLU layer fused in
+ * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
  * training too (dense.ts), convolutions and max-pooling's gradient as im2col
  * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
@@ -20,7 +20,7 @@ import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
 import { dropoutConfigs, installFastDropout } from "./dropout";
-import { denseReluConfig, installFusedDense } from "./dense";
+import { denseConfig, installFusedDense } from "./dense";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -40,7 +40,7 @@ export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
-export { DENSE_RELU_KERNEL, denseReluConfig, installFusedDense, uninstallFusedDense } from "./dense";
+export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
 export { ensureTrainingKernels } from "./backprop-filter";
@@ -77,7 +77,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     ...indexingConfigs(backendName),
     adamConfig(backendName),
     ...dropoutConfigs(backendName),
-    denseReluConfig(backendName),
+    denseConfig(backendName),
   ];
 }
 

@@ -72,7 +72,7 @@ function convFlops(name: string, inputs: number[][], outputs: number[][]): numbe
   if (name === "Conv2D") return (2 * size(outputs[0]) * size(inputs[1])) / inputs[1][3];
   if (name === "Conv2DBackpropInput") return (2 * size(inputs[0]) * size(inputs[1])) / inputs[1][3];
   if (name === "Conv2DBackpropFilter") return (2 * size(inputs[1]) * size(outputs[0])) / inputs[1][3];
-  if (name === "BatchMatMul" || name === "_FusedMatMul" || name === "TsdlDenseRelu") {
+  if (name === "BatchMatMul" || name === "_FusedMatMul" || name === "TsdlDense") {
     const [a, b] = inputs;
     return 2 * size(outputs[0]) * (a[a.length - 1] === b[b.length - 2] || a[a.length - 1] === b[b.length - 1] ? a[a.length - 1] : a[a.length - 2]);
   }

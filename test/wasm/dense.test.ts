@@ -1,10 +1,11 @@
 /**
- * The fused dense ReLU layer in training (src/wasm/dense.ts): under gradient recording
- * `tf.fused.matMul` with relu runs one `_FusedMatMul` forward and TsdlReluGrad backward, and its
- * output and its gradients for a, b and the bias are bit for bit those of tfjs's unfused ops on
- * wasm and within float32 rounding of `cpu`'s, on odd shapes (batch 1, sizes not a multiple of
- * 4); only the gradients asked for are computed; what it does not cover (linear, transposes, no bias, products on XNNPACK, no gradient
- * recording) runs tfjs's own code.
+ * The fused dense layer in training (src/wasm/dense.ts): under gradient recording
+ * `tf.fused.matMul` with relu or linear runs one `TsdlDense` forward (and TsdlReluGrad backward
+ * for relu), and its output and its gradients for a, b and the bias are bit for bit those of
+ * tfjs's own ops on wasm and within float32 rounding of `cpu`'s, on odd shapes (batch 1, sizes
+ * not a multiple of 4); only the gradients asked for are computed; what it does not cover
+ * (transposes, no bias, products on XNNPACK, no gradient recording, other activations) runs
+ * tfjs's own code.
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
@@ -33,7 +34,7 @@ interface Case {
   m: number;
   k: number;
   n: number;
-  activation?: "relu" | "linear";
+  activation?: "relu" | "linear" | "elu";
   bias?: boolean;
   transposeB?: boolean;
 }
@@ -62,16 +63,21 @@ const cases: Case[] = [
   { m: 7, k: 13, n: 9 },
   { m: 64, k: 256, n: 128 },
   { m: 3, k: 1, n: 10 },
+  { m: 64, k: 128, n: 10, activation: "linear" },
+  { m: 1, k: 7, n: 5, activation: "linear" },
 ];
 
 for (const c of cases) {
-  test(`fused dense relu [${c.m}, ${c.k}]·[${c.k}, ${c.n}] + bias in training: one kernel forward, tfjs's bits on wasm, cpu's values`, async () => {
+  const act = c.activation ?? "relu";
+  test(`fused dense ${act} [${c.m}, ${c.k}]·[${c.k}, ${c.n}] + bias in training: one kernel forward, tfjs's bits on wasm, cpu's values`, async () => {
     // Biases of both signs, so that some outputs are cut by the ReLU and some not.
     const data = { a: rand(c.m * c.k), b: rand(c.k * c.n), bias: rand(c.n), dy: rand(c.m * c.n) };
     await tf.setBackend("wasm");
     const profile = await tf.profile(() => { run(c, data); });
-    assert.ok(!profile.kernelNames.includes("Relu") && !profile.kernelNames.includes("Add"), `no separate Add or Relu (kernels: ${profile.kernelNames.join(", ")})`);
-    assert.ok(profile.kernelNames.includes("TsdlReluGrad"), "TsdlReluGrad ran");
+    const kernels = `kernels: ${profile.kernelNames.join(", ")}`;
+    assert.ok(profile.kernelNames.includes("TsdlDense"), `TsdlDense ran (${kernels})`);
+    assert.ok(!profile.kernelNames.includes("Relu") && !profile.kernelNames.includes("Add"), `no separate Add or Relu (${kernels})`);
+    assert.equal(profile.kernelNames.includes("TsdlReluGrad"), act === "relu", `TsdlReluGrad for relu only (${kernels})`);
     const fused = run(c, data);
     uninstallFusedDense();
     let own: Values[];
@@ -81,12 +87,14 @@ for (const c of cases) {
       installFusedDense();
     }
     const names = ["y", "Σ y·dy", "da", "db", "dbias"];
+    // tfjs's own path: unfused for relu, its customGrad _FusedMatMul for linear.
     fused.forEach((v, i) => {
       assert.deepEqual(v.shape, own[i].shape, names[i]);
       assertBits(v.data, own[i].data, `${names[i]} vs tfjs's unfused ops on wasm`);
     });
     const y = fused[0].data;
-    assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), "the ReLU cut some outputs and kept others");
+    if (act === "relu") assert.ok(y.some((v) => v === 0) && y.some((v) => v > 0), "the ReLU cut some outputs and kept others");
+    else assert.ok(y.some((v) => v < 0), "linear outputs keep their sign");
     await tf.setBackend("cpu");
     const cpu = run(c, data);
     await tf.setBackend("wasm");
@@ -97,16 +105,16 @@ for (const c of cases) {
 test("what the fused dense leaves out runs tfjs's own fused.matMul, with tfjs's results", async () => {
   await tf.setBackend("wasm");
   const others: Case[] = [
-    { m: 5, k: 6, n: 7, activation: "linear" },
+    { m: 5, k: 6, n: 7, activation: "elu" },
     { m: 5, k: 6, n: 7, bias: false },
     { m: 5, k: 6, n: 7, transposeB: true },
   ];
   for (const c of others) {
     const data = { a: rand(c.m * c.k), b: rand(c.k * c.n), bias: rand(c.n), dy: rand(c.m * c.n) };
     const profile = await tf.profile(() => { run(c, data); });
-    // tfjs's path: a ReLU after the product runs as its own kernel (linear: tfjs fuses it itself).
-    if (c.activation === "linear") assert.ok(profile.kernelNames.includes("_FusedMatMul"), `${JSON.stringify(c)}: tfjs's fused linear product`);
-    else assert.ok(profile.kernelNames.includes("Relu"), `${JSON.stringify(c)}: tfjs's unfused path (kernels: ${profile.kernelNames.join(", ")})`);
+    // tfjs's path: the activation after the product runs as its own kernel.
+    const activationKernel = c.activation === "elu" ? "Elu" : "Relu";
+    assert.ok(profile.kernelNames.includes(activationKernel) && !profile.kernelNames.includes("TsdlDense"), `${JSON.stringify(c)}: tfjs's unfused path (kernels: ${profile.kernelNames.join(", ")})`);
     const fused = run(c, data);
     uninstallFusedDense();
     try {
@@ -138,7 +146,7 @@ test("a layer's input that needs no gradient gets none: one product backward, no
   });
   const products = profile.kernels.filter((k) => k.name === "BatchMatMul" || k.name === "_FusedMatMul").length;
   assert.equal(products, 1, `backward products (kernels: ${profile.kernelNames.join(", ")})`);
-  assert.ok(profile.kernelNames.includes("TsdlDenseRelu"));
+  assert.ok(profile.kernelNames.includes("TsdlDense"));
   tf.dispose([x, w, bias]);
 });
 
