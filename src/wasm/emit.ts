@@ -1,15 +1,17 @@
 /**
  * A minimal WebAssembly binary writer: just what src/wasm/gemm.ts and src/wasm/im2col.ts need to
- * generate their kernels at run time (i32 and f32 scalar code, SIMD f32x4, loops and blocks, one
- * imported memory).
+ * generate their kernels at run time (i32, i64, f32 and f64 scalar code, SIMD f32x4, loops and blocks,
+ * one imported memory).
  * Generating the bytes here keeps the repository free of compiled binaries and of a C toolchain;
  * the format is the WebAssembly 2.0 binary format (https://webassembly.github.io/spec/).
  */
 
 const I32 = 0x7f;
 const F32 = 0x7d;
+const I64 = 0x7e;
+const F64 = 0x7c;
 const V128 = 0x7b;
-export const type = { i32: I32, f32: F32, v128: V128 } as const;
+export const type = { i32: I32, i64: I64, f32: F32, f64: F64, v128: V128 } as const;
 export type ValType = (typeof type)[keyof typeof type];
 
 function uleb(n: number, out: number[]): void {
@@ -89,6 +91,15 @@ export class Func {
     const b = new Uint8Array(new Float32Array([v]).buffer);
     return this.op(0x43, ...b);
   }
+  i64(v: number): this {
+    this.code.push(0x42);
+    sleb(v, this.code);
+    return this;
+  }
+  f64(v: number): this {
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    return this.op(0x44, ...b);
+  }
   add(): this {
     return this.op(0x6a);
   }
@@ -135,6 +146,9 @@ export class Func {
   f32gt(): this {
     return this.op(0x5e);
   }
+  f32ne(): this {
+    return this.op(0x5c);
+  }
   f32load(offset = 0): this {
     return this.op(0x2a, ...this.memarg(2, offset));
   }
@@ -155,6 +169,49 @@ export class Func {
   }
   f32sqrt(): this {
     return this.op(0x91);
+  }
+  f32floor(): this {
+    return this.op(0x8e);
+  }
+  f64add(): this {
+    return this.op(0xa0);
+  }
+  f64sub(): this {
+    return this.op(0xa1);
+  }
+  f64mul(): this {
+    return this.op(0xa2);
+  }
+  /** f64 → i32, truncating toward zero (JavaScript's `x | 0` for 0 ≤ x < 2³¹). */
+  i32truncF64s(): this {
+    return this.op(0xaa);
+  }
+  f64convertI32s(): this {
+    return this.op(0xb7);
+  }
+  i64add(): this {
+    return this.op(0x7c);
+  }
+  i64mul(): this {
+    return this.op(0x7e);
+  }
+  i64and(): this {
+    return this.op(0x83);
+  }
+  i64shrU(): this {
+    return this.op(0x88);
+  }
+  /** i32 → i64, reading the i32 as unsigned. */
+  i64extendI32u(): this {
+    return this.op(0xad);
+  }
+  /** i64 → f32, reading the i64 as unsigned, rounding to nearest even. */
+  f32convertI64u(): this {
+    return this.op(0xb5);
+  }
+  /** f64 → f32, rounding to nearest even (what a store into a Float32Array does). */
+  f32demoteF64(): this {
+    return this.op(0xb6);
   }
   /** block ... end (void); `br` depth 0 inside jumps to its end. */
   block(): this {
@@ -224,6 +281,9 @@ export class Func {
   }
   f32x4gt(): this {
     return this.simd(0x44);
+  }
+  f32x4ne(): this {
+    return this.simd(0x42);
   }
   /** a b mask → (a & mask) | (b & ~mask). */
   bitselect(): this {

@@ -24,9 +24,11 @@
  *       one Adam update, the very float32 operations of tfjs's AdamOptimizer in its order
  *       (adam.ts), fused into one pass
  *   im2col, col2im, maxpool_grad(4), sum_rows   (im2col.ts) for the convolutions of conv.ts
+ *   dropout_mask, relu_grad   (masks.ts) for dropout and ReLU's gradient (dropout.ts)
  */
 import { Func, moduleBytes, type } from "./emit";
 import { im2colFuncs } from "./im2col";
+import { maskFuncs } from "./masks";
 
 const { i32 } = type;
 /**
@@ -371,12 +373,15 @@ export interface GemmKernels {
   maxPoolGrad: (...args: number[]) => void;
   maxPoolGrad4: (...args: number[]) => void;
   sumRows: (x: number, out: number, rows: number, cols: number) => void;
+  /** masks.ts: dropout's mask from an Alea state, ReLU's gradient. */
+  dropoutMask: (out: number, count: number, s0: number, s1: number, s2: number, c: number, keep: number) => void;
+  reluGrad: (dy: number, x: number, out: number, count: number) => void;
 }
 
 /** The module's bytes for a shared (threaded build) or unshared memory. */
 export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Array {
   const gemms = (["none", "bias", "relu", "bias_relu"] as const).map((e) => gemm(e, mr));
-  return moduleBytes([...gemms, gemm("none", mr, true), transpose(), sqrt(), adam(), ...im2colFuncs()], sharedMemory);
+  return moduleBytes([...gemms, gemm("none", mr, true), transpose(), sqrt(), adam(), ...im2colFuncs(), ...maskFuncs()], sharedMemory);
 }
 
 /** Compiles the kernels for `memory` (the tfjs wasm backend's own memory). */
@@ -403,6 +408,8 @@ export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory)
     maxPoolGrad: e.maxpool_grad,
     maxPoolGrad4: e.maxpool_grad4,
     sumRows: e.sum_rows,
+    dropoutMask: e.dropout_mask,
+    reluGrad: e.relu_grad,
   };
 }
 

@@ -4,7 +4,9 @@
  * run on tsdl's own generated SIMD GEMM (matmul.ts, gemm.ts, emit.ts; on all cores: parallel.ts,
  * gemm-worker.ts), an `Identity` that shares instead of copying (identity.ts), a SIMD `Sqrt`
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
- * update fused into one kernel (adam.ts), convolutions and max-pooling's gradient as im2col
+ * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
+ * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
+ * training too (dense.ts), convolutions and max-pooling's gradient as im2col
  * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
@@ -17,6 +19,8 @@ import { sqrtConfig } from "./elementwise";
 import { indexingConfigs } from "./indexing";
 import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
+import { dropoutConfigs, installFastDropout } from "./dropout";
+import { denseConfig, installFusedDense } from "./dense";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -36,6 +40,8 @@ export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
+export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
+export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
 export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
@@ -70,6 +76,8 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     sqrtConfig(backendName),
     ...indexingConfigs(backendName),
     adamConfig(backendName),
+    ...dropoutConfigs(backendName),
+    denseConfig(backendName),
   ];
 }
 
@@ -80,6 +88,8 @@ const replaced = new Map<string, Map<string, tf.KernelConfig | undefined>>();
 export function registerTsdlKernels(backendName = "wasm"): void {
   if (replaced.has(backendName)) return;
   installFusedAdam();
+  installFastDropout();
+  installFusedDense();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -148,6 +158,8 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
   }
   if (options.kernels !== false) {
     installFusedAdam();
+    installFastDropout();
+    installFusedDense();
     for (const config of tsdlWasmKernels(name)) {
       if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);

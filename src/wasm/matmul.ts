@@ -39,6 +39,15 @@ export function setXnnpackMinFlops(flops: number = XNNPACK_MIN_FLOPS): void {
   xnnpackMinFlops = flops;
 }
 
+/**
+ * Whether a product of this size runs on tsdl's GEMM, whose fused bias and relu come after the
+ * whole sum (so `_FusedMatMul` gives the bits of BatchMatMul, Add, Relu); XNNPACK starts its
+ * sums from the bias.
+ */
+export function productOnTsdlGemm(m: number, k: number, n: number): boolean {
+  return 2 * m * k * n < xnnpackMinFlops;
+}
+
 /** The subset of tfjs-backend-wasm's `BackendWasm` that these kernels use. */
 interface WasmBackend {
   wasm: {

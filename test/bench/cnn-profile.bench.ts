@@ -6,7 +6,8 @@
  * their share of the step, and for the convolutions their FLOP and GFLOP/s.
  *
  * Run: `npm run bench -- cnn-profile` (TSDL_BENCH_ROUNDS=N steps profiled, default 9;
- * TSDL_PROFILE_MODEL=mlp profiles the article MLP, `dl.models.mlp` with dropout 0.5, instead).
+ * TSDL_PROFILE_MODEL=mlp profiles the article MLP, `dl.models.mlp` with dropout 0.5, instead;
+ * TSDL_PROFILE_ROWS=N prints N rows, default 30).
  */
 import * as tf from "@tensorflow/tfjs";
 import { cnn, mlp } from "../../src/models";
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   console.log(
     table(
       ["kernel and input shapes", "ms/step (median)", "calls/step", "% of kernels", "MFLOP", "GFLOP/s"],
-      rows.slice(0, 30).map(([k, e]) => [
+      rows.slice(0, Number(process.env.TSDL_PROFILE_ROWS ?? 30)).map(([k, e]) => [
         k, med(e.ms).toFixed(2), String(e.calls), ((100 * med(e.ms)) / sum).toFixed(1),
         e.flops ? (e.flops / 1e6).toFixed(1) : "", e.flops ? (e.flops / med(e.ms) / 1e6).toFixed(1) : "",
       ]),
@@ -71,7 +72,7 @@ function convFlops(name: string, inputs: number[][], outputs: number[][]): numbe
   if (name === "Conv2D") return (2 * size(outputs[0]) * size(inputs[1])) / inputs[1][3];
   if (name === "Conv2DBackpropInput") return (2 * size(inputs[0]) * size(inputs[1])) / inputs[1][3];
   if (name === "Conv2DBackpropFilter") return (2 * size(inputs[1]) * size(outputs[0])) / inputs[1][3];
-  if (name === "BatchMatMul" || name === "_FusedMatMul") {
+  if (name === "BatchMatMul" || name === "_FusedMatMul" || name === "TsdlDense") {
     const [a, b] = inputs;
     return 2 * size(outputs[0]) * (a[a.length - 1] === b[b.length - 2] || a[a.length - 1] === b[b.length - 1] ? a[a.length - 1] : a[a.length - 2]);
   }

@@ -4,7 +4,8 @@
  * tfjs `cpu` (MLP only: a CNN step there takes seconds), on `wasm` as tfjs ships it (for the CNN
  * with tsdl's assembled Conv2DBackpropFilter, which it lacks), on tsdl's wasm (tsdl's kernels,
  * one thread per core; what `initBackend()` picks where tfjs-node is absent) and on tsdl's wasm
- * with one thread; and on PyTorch (Debian's python3-torch) in the same run when it imports, with
+ * with one thread, and on tsdl's wasm with tfjs's own dropout, ReLU gradient and dense layers
+ * (tsdl before its fused MLP kernels, a before/after in the same run); and on PyTorch (Debian's python3-torch) in the same run when it imports, with
  * 1 thread and with 2 threads under OMP_WAIT_POLICY=PASSIVE, its settings printed (BLAS library
  * mapped, malloc thresholds). All candidates of a model run in interleaved rounds, so a busy
  * moment on the shared machine hits all of them; the table shows the best and the median round,
@@ -14,7 +15,9 @@
  * TSDL_BENCH_MODELS=cnn for one model).
  */
 import * as tf from "@tensorflow/tfjs";
-import { defaultWasmThreads, ensureTrainingKernels, registerWasmVariant } from "../../src/wasm";
+import {
+  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedDense, registerWasmVariant, uninstallFastDropout, uninstallFusedDense,
+} from "../../src/wasm";
 import { cnn } from "../../src/models";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
@@ -40,7 +43,23 @@ function build(kind: Model): tf.LayersModel {
   return model;
 }
 
-async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number): Promise<Candidate> {
+/** Runs `f` with tfjs's own dropout, ReLU gradient and dense layers (tsdl before its MLP kernels). */
+async function withoutMlpKernels<T>(f: () => Promise<T>): Promise<T> {
+  uninstallFastDropout();
+  uninstallFusedDense();
+  try {
+    return await f();
+  } finally {
+    installFastDropout();
+    installFusedDense();
+  }
+}
+
+async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true): Promise<Candidate> {
+  if (!mlpKernels) {
+    const c = await withoutMlpKernels(() => tfjsCandidate(kind, label, backend, steps));
+    return { ...c, run: (n) => withoutMlpKernels(() => c.run(n)) };
+  }
   await tf.setBackend(backend);
   const model = build(kind);
   const data = loadMnist("train", BATCHES * BATCH);
@@ -105,6 +124,9 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   candidates.push(await tfjsCandidate(kind, kind === "cnn" ? "tfjs wasm as shipped (+ assembled filter gradient)" : "tfjs wasm as shipped", "wasm", steps(quick ? 5 : 15)));
   candidates.push(await tfjsCandidate(kind, tsdl, "tsdl-wasm", steps(quick ? 30 : 100)));
   if (threads > 1) candidates.push(await tfjsCandidate(kind, "tsdl wasm (1 thread)", "tsdl-wasm-1", steps(quick ? 30 : 100)));
+  // The same backend with tfjs's own dropout, ReLU gradient and dense layers: tsdl before its
+  // fused MLP kernels (src/wasm/dropout.ts, dense.ts), for a before/after in one run.
+  candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's dropout and dense (before)`, "tsdl-wasm", steps(quick ? 30 : 100), false));
   const command = kind === "mlp" ? "step" : "cnn";
   for (const w of workers) {
     await w.ms(`${command} ${kind === "cnn" ? 10 : 100}`);

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import { poolSwitch } from "../../src/wasm/threadpool";
 import { parallelGemmFor } from "../../src/wasm/parallel";
+import { installFastDropout, installFusedDense, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
 
 async function main(): Promise<void> {
   const info = await initBackend();
@@ -88,6 +89,32 @@ async function main(): Promise<void> {
   const onWasm = convAll();
   runner.callerClaims = true;
   const convHelperBlocks = runner.helperBlocks - blocksBefore;
+  // The article MLP's first layer in training (dropout, fused dense ReLU and their gradients,
+  // dropout.ts and dense.ts) with every GEMM block on the helper, against tfjs's own dropout and
+  // unfused dense layer: the same bits expected.
+  const mlpLayer = () =>
+    tf.tidy(() => {
+      const x = tf.randomNormal([64, 784], 0, 1, "float32", 11);
+      const w = tf.variable(tf.randomNormal([784, 256], 0, 0.05, "float32", 12));
+      const bias = tf.variable(tf.randomNormal([256], 0, 0.1, "float32", 13));
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.dropout(tf.fused.matMul({ a: x, b: w, bias, activation: "relu" }), 0.5, undefined, 14)), [w, bias]);
+      const out = [value, grads[w.name], grads[bias.name]].map((t) => Array.from(new Uint32Array(t.dataSync().buffer)));
+      w.dispose();
+      bias.dispose();
+      return out;
+    });
+  await tf.setBackend("wasm");
+  const denseBefore = runner.helperBlocks;
+  runner.callerClaims = false;
+  const fusedLayer = mlpLayer();
+  uninstallFastDropout();
+  uninstallFusedDense();
+  const ownLayer = mlpLayer();
+  installFastDropout();
+  installFusedDense();
+  runner.callerClaims = true;
+  const denseHelperBlocks = runner.helperBlocks - denseBefore;
+  const denseDiffering = fusedLayer.reduce((p, o, i) => p + o.filter((v, j) => v !== ownLayer[i][j]).length, 0);
   await tf.setBackend("cpu");
   const onCpu = convAll();
   let convDiff = 0;
@@ -98,7 +125,7 @@ async function main(): Promise<void> {
   });
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
-    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, handlers,
+    gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, denseHelperBlocks, denseDiffering, handlers,
   }));
 }
 

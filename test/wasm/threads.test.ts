@@ -24,6 +24,8 @@ interface Report {
   helped: number;
   convHelperBlocks: number;
   convDiff: number;
+  denseHelperBlocks: number;
+  denseDiffering: number;
   handlers: number;
 }
 
@@ -67,6 +69,12 @@ test("two threads: convolutions and their gradients run on tsdl's GEMM with the 
   const report = runChild("2");
   assert.ok(report.convHelperBlocks >= 6, `the helper ran ${report.convHelperBlocks} blocks of the convolutions' products`);
   assert.ok(report.convDiff < 1e-4, `a convolution or gradient differs from cpu by ${report.convDiff} of its largest value`);
+});
+
+test("two threads: a dense ReLU layer with dropout in training, fused, gives tfjs's own bits with the helper thread", () => {
+  const report = runChild("2");
+  assert.ok(report.denseHelperBlocks >= 4, `the helper ran ${report.denseHelperBlocks} blocks of the layer's products`);
+  assert.equal(report.denseDiffering, 0, "values of the loss and gradients that differ from tfjs's unfused ops");
 });
 
 test("one thread: the single-threaded SIMD build", () => {

@@ -1,0 +1,114 @@
+/**
+ * The parts of an article-MLP training step that tsdl fused (src/wasm/dropout.ts, dense.ts), at
+ * the step's shapes (batch 64), each as tfjs's own ops and as tsdl's kernel, on the same tsdl
+ * wasm backend (one thread per core) in interleaved rounds: dropout's forward (mask and
+ * multiply; tfjs draws the mask in JavaScript), ReLU's gradient (tfjs: Step, Cast, Multiply), a
+ * dense ReLU layer's forward and backward (tfjs: BatchMatMul, Add, Relu and their gradients),
+ * and what one kernel costs through tfjs's engine when it does no work (a shared `Identity`),
+ * plain and while gradients are recorded. Prints µs per call (best round), and GB/s or GFLOP/s.
+ *
+ * Run: `npm run bench -- mlp-kernels` (TSDL_BENCH_ROUNDS=N rounds, default 7; TSDL_QUICK=1: 3).
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  defaultWasmThreads, installFastDropout, installFusedDense, registerWasmVariant, RELU_GRAD_KERNEL, uninstallFastDropout, uninstallFusedDense,
+} from "../../src/wasm";
+import { loadLine, Rounds, table } from "../helpers/bench-util";
+
+interface Case {
+  label: string;
+  /** Calls per timing. */
+  reps: number;
+  /** Bytes read and written, or flops, per call (for the rate column). */
+  bytes?: number;
+  flops?: number;
+  /** One call as tfjs's ops and as tsdl's kernel; each returns what it made, to be disposed. */
+  tfjs: () => tf.TensorContainer;
+  tsdl: () => tf.TensorContainer;
+}
+
+function tfjsOwn<T>(f: () => T): T {
+  uninstallFastDropout();
+  uninstallFusedDense();
+  try {
+    return f();
+  } finally {
+    installFastDropout();
+    installFusedDense();
+  }
+}
+
+async function main(): Promise<void> {
+  const rounds = Number(process.env.TSDL_BENCH_ROUNDS ?? (process.env.TSDL_QUICK === "1" ? 3 : 7));
+  const threads = defaultWasmThreads();
+  require("@tensorflow/tfjs-backend-wasm");
+  registerWasmVariant("tsdl-wasm", { threads });
+  await tf.setBackend("tsdl-wasm");
+  console.log(`The article MLP's fused kernels, tfjs's ops vs tsdl's, tsdl wasm with ${threads} thread${threads > 1 ? "s" : ""}; ${rounds} interleaved rounds; ${loadLine()} at start`);
+
+  const h1 = tf.randomNormal([64, 256], 0, 1, "float32", 1);
+  const h2 = tf.randomNormal([64, 128], 0, 1, "float32", 2);
+  const dy1 = tf.randomNormal([64, 256], 0, 1, "float32", 3);
+  const x = tf.randomNormal([64, 784], 0, 1, "float32", 4);
+  const w = tf.randomNormal([784, 256], 0, 0.05, "float32", 5);
+  const b = tf.randomNormal([256], 0, 0.1, "float32", 6);
+  let seed = 1;
+  const dropout = (t: tf.Tensor) => () => tf.dropout(t, 0.5, undefined, seed++);
+  const reluGradTfjs = () => tf.tidy(() => tf.mul(dy1, tf.cast(tf.step(h1), "float32")));
+  const reluGradTsdl = () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy1, x: h1 }) as tf.Tensor;
+  // Forward and backward of relu(x·W + b) with the gradients for W and b (x is the input).
+  const dense = () => tf.variableGrads(() => tf.sum(tf.mul(tf.fused.matMul({ a: x, b: wv, bias: bv, activation: "relu" }), dy1)), [wv, bv]);
+  const wv = tf.variable(w, true, "bench-w");
+  const bv = tf.variable(b, true, "bench-b");
+  const denseFlops = 2 * 2 * 64 * 784 * 256;
+  const chain = 200;
+  const emptyPlain = () => tf.tidy(() => {
+    let t = h2;
+    for (let i = 0; i < chain; i++) t = tf.engine().runKernel(tf.Identity, { x: t }) as tf.Tensor;
+    return t.clone();
+  });
+  const emptyRecorded = () => tf.grad((t: tf.Tensor) => {
+    for (let i = 0; i < chain; i++) t = tf.engine().runKernel(tf.Identity, { x: t }) as tf.Tensor;
+    return t;
+  })(h2);
+
+  const CASES: Case[] = [
+    { label: "dropout forward [64,256] (mask + multiply)", reps: 20, bytes: 64 * 256 * 4 * 3, tfjs: () => tfjsOwn(dropout(h1)), tsdl: dropout(h1) },
+    { label: "dropout forward [64,128]", reps: 20, bytes: 64 * 128 * 4 * 3, tfjs: () => tfjsOwn(dropout(h2)), tsdl: dropout(h2) },
+    { label: "ReLU gradient [64,256]", reps: 50, bytes: 64 * 256 * 4 * 3, tfjs: reluGradTfjs, tsdl: reluGradTsdl },
+    { label: "dense 784→256 ReLU, forward + backward (dW, db)", reps: 5, flops: denseFlops, tfjs: () => tfjsOwn(dense), tsdl: dense },
+    { label: `an empty kernel (Identity), per call, ${chain} in a row`, reps: 5, tfjs: emptyPlain, tsdl: emptyPlain },
+    { label: "the same while gradients are recorded (forward + backward)", reps: 5, tfjs: emptyRecorded, tsdl: emptyRecorded },
+  ];
+  const perCall = (c: Case) => (c.label.startsWith("an empty") || c.label.startsWith("the same") ? chain : 1);
+
+  const results = new Rounds();
+  for (let r = 0; r <= rounds; r++) {
+    for (const c of CASES) {
+      for (const who of ["tfjs", "tsdl"] as const) {
+        const t = performance.now();
+        for (let i = 0; i < c.reps; i++) tf.dispose(c[who]());
+        const us = ((performance.now() - t) * 1000) / c.reps / perCall(c);
+        if (r > 0) results.add(`${who} ${c.label}`, us); // round 0 warms up
+      }
+    }
+  }
+  const rate = (c: Case, us: number) => (c.flops ? `${(c.flops / us / 1e3).toFixed(1)} GFLOP/s` : c.bytes ? `${(c.bytes / us / 1e3).toFixed(1)} GB/s` : "");
+  console.log(
+    table(
+      ["", "tfjs's ops µs", "tsdl µs", "tfjs's ops rate", "tsdl rate", "speed-up"],
+      CASES.map((c) => {
+        const [s, t] = (["tfjs", "tsdl"] as const).map((who) => results.best(`${who} ${c.label}`));
+        const same = c.tfjs === c.tsdl;
+        return [c.label, s.toFixed(1), same ? "" : t.toFixed(1), rate(c, s), same ? "" : rate(c, t), same ? "" : (s / t).toFixed(1) + "×"];
+      }),
+    ),
+  );
+  console.log("Bytes: inputs read and outputs written once (dropout: x, mask, y; ReLU gradient: dy, x, dx). Dense: 2 products of 25.7 MFLOP (forward x·W, backward xᵀ·dy).");
+  console.log(`${loadLine()} at end`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
