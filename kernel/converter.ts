@@ -119,6 +119,7 @@ export function loadConverter(): LoadedConverter {
     Object.defineProperty(wrapped, key, { enumerable: true, get: () => ts[key] });
   }
   const watched: WatchState = { dirty: false, reuse: process.env.TSDL_REUSE_PROGRAM !== "0" };
+  let quickUpdate: () => boolean = () => false;
   // Cells see @types/node's globals and whatever they import, not every @types package around.
   wrapped.createWatchCompilerHost = (
     rootFiles: unknown,
@@ -126,14 +127,26 @@ export function loadConverter(): LoadedConverter {
     system: unknown,
     createProgram: unknown,
     ...rest: unknown[]
-  ) =>
-    realCreateHost(
+  ) => {
+    const builder = createProgram ? undefined : lightBuilder(ts, watched);
+    const host = realCreateHost(
       rootFiles,
       { ...options, inlineSourceMap: true, sourceMap: false, types: ["node"] },
       noticeFileChanges(system, rootFiles as string[], watched),
-      createProgram ?? lightBuilder(ts, watched),
+      createProgram ?? builder,
       ...rest,
-    );
+    ) as { afterProgramCreate?(b: unknown): void };
+    if (builder) {
+      quickUpdate = () => {
+        const b = builder.quick();
+        if (b) host.afterProgramCreate?.(b);
+        return b !== undefined;
+      };
+    }
+    return host;
+  };
+  // Called by tslab's patched `updateContent` instead of the watch program's update (see patchQuickUpdate).
+  wrapped[QUICK_UPDATE] = () => quickUpdate();
   wrapped.transpileModule = (input: string, opts: { fileName?: string; compilerOptions?: CompilerOptions }) => {
     if (opts?.fileName !== "custom.js") return realTranspile(input, opts);
     // Already CommonJS (see `commonJsAfter`): only the inline map comes off.
@@ -150,7 +163,7 @@ export function loadConverter(): LoadedConverter {
     (id: string) => (id === TS_MODULE ? wrapped : baseRequire(id)),
     { resolve: baseRequire.resolve, cache: baseRequire.cache },
   );
-  (mod as unknown as { _compile(code: string, f: string): void })._compile(patchShorthand(readFileSync(converterPath, "utf8"), converterPath), converterPath);
+  (mod as unknown as { _compile(code: string, f: string): void })._compile(patchQuickUpdate(patchShorthand(readFileSync(converterPath, "utf8"), converterPath), converterPath), converterPath);
   const exports = mod.exports as Pick<LoadedConverter, "createConverter" | "isCompleteCode">;
   return {
     createConverter: exports.createConverter,
@@ -318,12 +331,19 @@ function lightBuilder(ts: Ts, watched: WatchState) {
     return builder;
   };
   const reuse = reuseForCell(ts);
+  let last: { builder: Builder; rootNames: readonly string[]; options: unknown; host: CompilerHostLike } | undefined;
+  const tryReuse = (old: Builder | undefined, rootNames: readonly string[], options: unknown, host: CompilerHostLike): Builder | undefined => {
+    const previous = old && states.get(old);
+    if (!previous || !watched.reuse || watched.dirty) return undefined;
+    const view = reuse(previous, rootNames, options, host);
+    return view && make(view, previous);
+  };
   // tslab's transformers run on the ES module (its `after` list); TypeScript's CommonJS module
   // transform then runs on their output in the same emit, where tslab compiled the emitted text a
   // second time with `transpileModule`. Same transform, same options (esModuleInterop, target).
   const transformModule = ts.transformModule as (context: unknown) => unknown;
   const commonJsAfter = (t?: Transformers): Transformers => ({ ...t, after: [...(t?.after ?? []), transformModule] });
-  return (
+  const create = (
     rootNames: readonly string[] | undefined,
     options: unknown,
     host: unknown,
@@ -332,11 +352,30 @@ function lightBuilder(ts: Ts, watched: WatchState) {
     projectReferences: unknown,
   ): Builder => {
     if (!rootNames && old) return old;
-    const previous = old && states.get(old);
-    if (previous && rootNames && watched.reuse && !watched.dirty) {
-      const view = reuse(previous, rootNames, options, host as CompilerHostLike);
-      if (view) return make(view, previous);
-    }
+    const reused = rootNames && tryReuse(old, rootNames, options, host as CompilerHostLike);
+    const b = reused || full(rootNames, options, host, old, configFileParsingDiagnostics, projectReferences);
+    if (rootNames) last = { builder: b, rootNames, options, host: host as CompilerHostLike };
+    return b;
+  };
+  /**
+   * The builder for the cell now in tslab's files, without the watch program's update (its own
+   * walk over every file, a sixth of a reused cell), or undefined when the cell needs that update.
+   */
+  const quick = (): Builder | undefined => {
+    if (!last) return undefined;
+    const b = tryReuse(last.builder, last.rootNames, last.options, last.host);
+    if (b) last = { ...last, builder: b };
+    return b;
+  };
+  return Object.assign(create, { quick });
+  function full(
+    rootNames: readonly string[] | undefined,
+    options: unknown,
+    host: unknown,
+    old: Builder | undefined,
+    configFileParsingDiagnostics: unknown,
+    projectReferences: unknown,
+  ): Builder {
     watched.dirty = false;
     const program = createProgram({
       rootNames: rootNames ?? [],
@@ -348,7 +387,7 @@ function lightBuilder(ts: Ts, watched: WatchState) {
     });
     const decls = program.getSourceFiles().find((f) => f.fileName.endsWith(DECL_FILE));
     return make(program, { program, cells: 0, tainted: false, restoreDecls: decls ? keepDeclTree(ts, decls) : () => undefined });
-  };
+  }
 }
 
 interface Transformers {
@@ -447,6 +486,26 @@ function keepDeclTree(ts: Ts, sf: TsSourceFile): () => void {
       else node[key] = value;
     }
   };
+}
+
+/** The property of the TypeScript namespace handed to tslab through which its `updateContent` asks for a quick update. */
+const QUICK_UPDATE = "__tsdlQuickUpdate";
+/** tslab's `updateContent` running the watch program's update. */
+const UPDATE_CALL = "        rebuildTimer.callback();\n        if (builder === oldBuilder && changed) {";
+
+/**
+ * tslab's `updateContent` (which puts a cell and the earlier declarations into its in-memory
+ * files) runs the watch program's update each time. This lets it ask `lightBuilder` first: a cell
+ * that can reuse the previous program gets its builder directly. The watch program still holds
+ * the change as pending and takes it up at the next full update.
+ */
+export function patchQuickUpdate(source: string, file: string): string {
+  const at = source.indexOf(UPDATE_CALL);
+  if (at < 0 || source.indexOf(UPDATE_CALL, at + 1) >= 0) {
+    throw new Error(`${file}: expected tslab's updateContent to call rebuildTimer.callback() once before its builder check; found it ${at < 0 ? "nowhere" : "more than once"} (tslab changed?)`);
+  }
+  const replacement = UPDATE_CALL.replace("rebuildTimer.callback();", `if (!ts.${QUICK_UPDATE}()) rebuildTimer.callback();`);
+  return source.slice(0, at) + replacement + source.slice(at + UPDATE_CALL.length);
 }
 
 /** The start of tslab's `wrapPrevIdentifier`, which rewrites a use of an earlier cell's variable `X` to `exports.X`. */
