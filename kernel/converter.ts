@@ -90,6 +90,8 @@ export interface LoadedConverter {
   takeMaps(output: string): OutputMaps | undefined;
   /** Forget maps of outputs nobody took (side modules, cells that failed). */
   clearMaps(): void;
+  /** How many programs were built, and how many updates reused one instead (see `lightBuilder`). */
+  readonly programs: { built: number; reused: number };
   /** TypeScript's V8 code cache (see code-cache.ts): whether it was used, and how to write it. */
   codeCache: Pick<CachedModule, "cache" | "file" | "save">;
 }
@@ -118,7 +120,7 @@ export function loadConverter(): LoadedConverter {
     if (key === "createWatchCompilerHost" || key === "transpileModule") continue;
     Object.defineProperty(wrapped, key, { enumerable: true, get: () => ts[key] });
   }
-  const watched: WatchState = { dirty: false, reuse: process.env.TSDL_REUSE_PROGRAM !== "0" };
+  const watched: WatchState = { dirty: false, reuse: process.env.TSDL_REUSE_PROGRAM !== "0", built: 0, reused: 0 };
   let quickUpdate: () => boolean = () => false;
   // Cells see @types/node's globals and whatever they import, not every @types package around.
   wrapped.createWatchCompilerHost = (
@@ -177,6 +179,9 @@ export function loadConverter(): LoadedConverter {
     clearMaps() {
       maps.clear();
     },
+    get programs() {
+      return { built: watched.built, reused: watched.reused };
+    },
     codeCache: tsModule,
   };
 }
@@ -192,6 +197,7 @@ interface TsProgram {
 }
 interface TsSourceFile {
   fileName: string;
+  resolvedModules?: unknown;
   path: string;
   text: string;
   isDeclarationFile: boolean;
@@ -206,6 +212,10 @@ interface TsNode {
   kind: number;
   [k: string]: unknown;
 }
+interface ModeAwareCache {
+  get(name: string, mode: unknown): unknown;
+  set(name: string, mode: unknown, value: unknown): void;
+}
 interface TsDiagnostic {
   file?: TsSourceFile;
   code: number;
@@ -218,6 +228,9 @@ interface WatchState {
   dirty: boolean;
   /** Reuse a program for cells that only change the cell (`TSDL_REUSE_PROGRAM=0` turns it off, to compare). */
   reuse: boolean;
+  /** Programs built, and updates that reused one. */
+  built: number;
+  reused: number;
 }
 
 /**
@@ -245,12 +258,13 @@ const CELLS_PER_PROGRAM = 64;
  */
 const NEEDS_FULL_UPDATE = /\b(?:import|require|declare|module|namespace|global)\b|\/\/\/|@ts-|@jsx|\bfrom\s*["'`]/;
 
+/** Declarations of earlier cells that need the full update: augmentations, references, `import("…")` types. */
+const NEEDS_FULL_UPDATE_DECLS = /\bdeclare\s+(?:global|module)\b|\/\/\/|\bimport\s*\(|@ts-|\brequire\s*\(/;
+
 /** One full program and what the cells reusing it share. */
 interface ProgramState {
   program: TsProgram;
   cells: number;
-  /** A cell's diagnostics went into the checker's per-file-name collection: the next cell must not reuse it. */
-  tainted: boolean;
   /** Undo what tslab's `remainingDecls` did to the declaration file's tree (it edits it in place). */
   restoreDecls: () => void;
 }
@@ -302,13 +316,6 @@ function lightBuilder(ts: Ts, watched: WatchState) {
       return [...seen];
     };
     const call = (name: string) => (...a: unknown[]) => (program[name] as (...x: unknown[]) => unknown)(...a);
-    // Diagnostics of a cell stay in the checker's collection under the cell's file name: a later
-    // cell checked by the same checker would get them too, so it must not reuse this one.
-    const diagnostics = (name: string) => (sf?: TsSourceFile, ...a: unknown[]) => {
-      const ds = (program[name] as (...x: unknown[]) => TsDiagnostic[])(sf, ...a);
-      if (sf && !sf.isDeclarationFile && ds.length > 0) state.tainted = true;
-      return ds;
-    };
     const builder = {
       getProgram: () => program,
       getProgramOrUndefined: () => state.program,
@@ -321,8 +328,8 @@ function lightBuilder(ts: Ts, watched: WatchState) {
       getGlobalDiagnostics: call("getGlobalDiagnostics"),
       getConfigFileParsingDiagnostics: call("getConfigFileParsingDiagnostics"),
       getSyntacticDiagnostics: call("getSyntacticDiagnostics"),
-      getDeclarationDiagnostics: diagnostics("getDeclarationDiagnostics"),
-      getSemanticDiagnostics: diagnostics("getSemanticDiagnostics"),
+      getDeclarationDiagnostics: call("getDeclarationDiagnostics"),
+      getSemanticDiagnostics: call("getSemanticDiagnostics"),
       emit: (sf: unknown, write: unknown, cancel: unknown, dtsOnly: unknown, transformers?: Transformers) =>
         program.emit(sf, write, cancel, dtsOnly, commonJsAfter(transformers)),
       getAllDependencies: (sf: TsSourceFile) => dependencies(sf),
@@ -336,7 +343,9 @@ function lightBuilder(ts: Ts, watched: WatchState) {
     const previous = old && states.get(old);
     if (!previous || !watched.reuse || watched.dirty) return undefined;
     const view = reuse(previous, rootNames, options, host);
-    return view && make(view, previous);
+    if (!view) return undefined;
+    watched.reused++;
+    return make(view, previous);
   };
   // tslab's transformers run on the ES module (its `after` list); TypeScript's CommonJS module
   // transform then runs on their output in the same emit, where tslab compiled the emitted text a
@@ -377,6 +386,7 @@ function lightBuilder(ts: Ts, watched: WatchState) {
     projectReferences: unknown,
   ): Builder {
     watched.dirty = false;
+    watched.built++;
     const program = createProgram({
       rootNames: rootNames ?? [],
       options,
@@ -386,7 +396,7 @@ function lightBuilder(ts: Ts, watched: WatchState) {
       projectReferences,
     });
     const decls = program.getSourceFiles().find((f) => f.fileName.endsWith(DECL_FILE));
-    return make(program, { program, cells: 0, tainted: false, restoreDecls: decls ? keepDeclTree(ts, decls) : () => undefined });
+    return make(program, { program, cells: 0, restoreDecls: decls ? keepDeclTree(ts, decls) : () => undefined });
   }
 }
 
@@ -415,10 +425,39 @@ function reuseForCell(ts: Ts) {
   const bindSourceFile = ts.bindSourceFile as (sf: TsSourceFile, o: unknown) => void;
   const setIndicator = ts.getSetExternalModuleIndicator as (o: unknown) => unknown;
   const scriptKindTs = (ts.ScriptKind as Record<string, number>).TS;
+  const createModeAwareCache = ts.createModeAwareCache as () => ModeAwareCache;
+  const isStringLiteral = ts.isStringLiteral as (n: unknown) => boolean;
   let serial = 0;
+  /** The last declaration file parsed for a reused program (tslab updates twice for a cell that declares names). */
+  let declCache: { text: string; program: TsProgram; sf: TsSourceFile; restore: () => void } | undefined;
+  /** `old`'s file name with a new text, parsed alone under a path of its own. */
+  const parse = (fileName: string, text: string, old: TsSourceFile, options: unknown): TsSourceFile => {
+    const sf = createSourceFile(
+      fileName,
+      text,
+      { languageVersion: old.languageVersion, impliedNodeFormat: old.impliedNodeFormat, setExternalModuleIndicator: setIndicator(options) },
+      true,
+      scriptKindTs,
+    );
+    sf.path = sf.resolvedPath = `${old.path}#${++serial}`;
+    sf.originalFileName = fileName;
+    sf.imports = [];
+    sf.moduleAugmentations = [];
+    sf.ambientModuleNames = [];
+    return sf;
+  };
+  /** The module names a file's import and export statements name (a declaration file has no other imports; see NEEDS_FULL_UPDATE_DECLS). */
+  const moduleSpecifiers = (sf: TsSourceFile): string[] => {
+    const names: string[] = [];
+    for (const st of sf.statements) {
+      const spec = (st.moduleSpecifier ?? (st.moduleReference as TsNode | undefined)?.expression) as TsNode | undefined;
+      if (spec && isStringLiteral(spec)) names.push(spec.text as string);
+    }
+    return names;
+  };
   return (state: ProgramState, rootNames: readonly string[], options: unknown, host: CompilerHostLike): TsProgram | undefined => {
     const real = state.program;
-    if (state.tainted || state.cells >= CELLS_PER_PROGRAM || options !== real.getCompilerOptions()) return undefined;
+    if (state.cells >= CELLS_PER_PROGRAM || options !== real.getCompilerOptions()) return undefined;
     const roots = real.getRootFileNames();
     if (roots.length !== rootNames.length || roots.some((f, i) => f !== rootNames[i])) return undefined;
     const cellName = rootNames.find((f) => f.endsWith(CELL_FILE));
@@ -426,31 +465,51 @@ function reuseForCell(ts: Ts) {
     if (!cellName || !declName) return undefined;
     const oldCell = real.getSourceFile(cellName);
     const decls = real.getSourceFile(declName);
-    if (!oldCell || !decls || host.readFile(declName) !== decls.text) return undefined;
+    if (!oldCell || !decls) return undefined;
     const text = host.readFile(cellName);
     if (text === undefined || NEEDS_FULL_UPDATE.test(text)) return undefined;
-    const sf = createSourceFile(
-      cellName,
-      text,
-      { languageVersion: oldCell.languageVersion, impliedNodeFormat: oldCell.impliedNodeFormat, setExternalModuleIndicator: setIndicator(options) },
-      true,
-      scriptKindTs,
-    );
-    sf.path = sf.resolvedPath = `${oldCell.path}#${++serial}`;
-    sf.originalFileName = cellName;
-    sf.imports = [];
-    sf.moduleAugmentations = [];
-    sf.ambientModuleNames = [];
+    const declText = host.readFile(declName);
+    if (declText === undefined) return undefined;
+    let declSf = decls;
+    if (declText !== decls.text) {
+      // The earlier cells' declarations changed (the cell before declared something): the new
+      // file stands in for the old one if it imports nothing the old one did not.
+      if (NEEDS_FULL_UPDATE_DECLS.test(declText)) return undefined;
+      if (declCache?.text === declText && declCache.program === real) {
+        declCache.restore();
+      } else {
+        const next = parse(declName, declText, decls, options);
+        // Each import must have been resolved for the old declarations or the old cell (same
+        // folder, so the same answer; the cell that imported a module is the usual source). An
+        // entry, even one that found no file (`"os"` is an ambient module of @types/node), is the
+        // resolution the checker would use.
+        const known = [decls.resolvedModules, oldCell.resolvedModules] as (ModeAwareCache | undefined)[];
+        const resolved = createModeAwareCache();
+        for (const spec of moduleSpecifiers(next)) {
+          const r = known.map((c) => c?.get(spec, undefined)).find((x) => x !== undefined);
+          if (r === undefined) return undefined;
+          resolved.set(spec, undefined, r);
+        }
+        next.resolvedModules = resolved;
+        bindSourceFile(next, options);
+        declCache = { text: declText, program: real, sf: next, restore: keepDeclTree(ts, next) };
+      }
+      declSf = declCache.sf;
+    } else {
+      state.restoreDecls();
+    }
+    const sf = parse(cellName, text, oldCell, options);
     bindSourceFile(sf, options);
     state.cells++;
-    state.restoreDecls();
-    const files = real.getSourceFiles().map((f) => (f === oldCell ? sf : f));
+    const files = real.getSourceFiles().map((f) => (f === oldCell ? sf : f === decls ? declSf : f));
     const view = Object.create(real) as TsProgram;
-    view.getSourceFile = (f: string) => (f === cellName ? sf : real.getSourceFile(f));
-    view.getSourceFileByPath = (p: string) => (p === sf.path ? sf : (real.getSourceFileByPath as (p: string) => unknown)(p));
+    view.getSourceFile = (f: string) => (f === cellName ? sf : f === declName ? declSf : real.getSourceFile(f));
+    view.getSourceFileByPath = (p: string) =>
+      p === sf.path ? sf : p === declSf.path ? declSf : (real.getSourceFileByPath as (p: string) => unknown)(p);
     view.getSourceFiles = () => files;
-    // The checker's collection may still hold an earlier cell's diagnostics under this file
-    // name (from an inspect, say): keep only this cell's.
+    // The checker keeps diagnostics by file name: those of earlier cells checked with it are
+    // still there. Keep only this cell's. (A cell with `@ts-` comments, whose directives the
+    // program matches against that whole list, takes the full update.)
     view.getSemanticDiagnostics = (f?: TsSourceFile, ...a: unknown[]) => {
       const ds = (real.getSemanticDiagnostics as (...x: unknown[]) => TsDiagnostic[])(f, ...a);
       return f === sf ? ds.filter((d) => !d.file || d.file === sf) : ds;
