@@ -140,9 +140,9 @@ export function loadConverter(): LoadedConverter {
     ) as { afterProgramCreate?(b: unknown): void };
     if (builder) {
       quickUpdate = () => {
-        const b = builder.quick();
-        if (b) host.afterProgramCreate?.(b);
-        return b !== undefined;
+        const q = builder.quick();
+        if (q) host.afterProgramCreate?.(q.builder);
+        return q?.reused === true;
       };
     }
     return host;
@@ -267,6 +267,8 @@ interface ProgramState {
   cells: number;
   /** Undo what tslab's `remainingDecls` did to the declaration file's tree (it edits it in place). */
   restoreDecls: () => void;
+  /** The builder of the program itself (not of a cell reusing it). */
+  builder?: unknown;
 }
 
 /**
@@ -368,13 +370,23 @@ function lightBuilder(ts: Ts, watched: WatchState) {
   };
   /**
    * The builder for the cell now in tslab's files, without the watch program's update (its own
-   * walk over every file, a sixth of a reused cell), or undefined when the cell needs that update.
+   * walk over every file, a sixth of a reused cell): `reused`. Otherwise the watch program's update
+   * must run, and it may find its own program up to date (a cell whose text is that program's
+   * cell, a user expression asked twice, say) and hand tslab no new builder: tslab must then hold
+   * that program's own builder, not the last reused view, so that is returned with `reused: false`.
    */
-  const quick = (): Builder | undefined => {
+  const quick = (): { builder: Builder; reused: boolean } | undefined => {
     if (!last) return undefined;
     const b = tryReuse(last.builder, last.rootNames, last.options, last.host);
-    if (b) last = { ...last, builder: b };
-    return b;
+    if (b) {
+      last = { ...last, builder: b };
+      return { builder: b, reused: true };
+    }
+    const state = states.get(last.builder);
+    if (!state?.builder) return undefined;
+    state.restoreDecls();
+    last = { ...last, builder: state.builder as Builder };
+    return { builder: last.builder, reused: false };
   };
   return Object.assign(create, { quick });
   function full(
@@ -396,7 +408,9 @@ function lightBuilder(ts: Ts, watched: WatchState) {
       projectReferences,
     });
     const decls = program.getSourceFiles().find((f) => f.fileName.endsWith(DECL_FILE));
-    return make(program, { program, cells: 0, restoreDecls: decls ? keepDeclTree(ts, decls) : () => undefined });
+    const state: ProgramState = { program, cells: 0, restoreDecls: decls ? keepDeclTree(ts, decls) : () => undefined };
+    state.builder = make(program, state);
+    return state.builder as Builder;
   }
 }
 

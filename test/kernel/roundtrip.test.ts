@@ -64,6 +64,18 @@ describe("reusing the previous program (in process)", () => {
     assert.doesNotMatch(e, /TS2322/, "an earlier cell's error came back");
   });
 
+  test("the same text compiled again after reused cells gives its own output, not the last reused cell's", async () => {
+    // The watch program finds its own program up to date for a text it compiled before (here an
+    // expression that needs a full update, asked twice, as the tests' memory probe does).
+    const expr = "(require('node:path'), JSON.stringify({ probe: 1 }))";
+    value(await run("let hits = 0"));
+    assert.equal(value(await ex.evaluate(expr)), '{"probe":1}');
+    assert.equal(value(await run("hits += 2")), 2);
+    assert.equal(value(await ex.evaluate(expr)), '{"probe":1}', "the second time the expression gave the value of the cell before it");
+    assert.equal(value(await run("hits += 3")), 5);
+    assert.equal(value(await ex.evaluate(expr)), '{"probe":1}');
+  });
+
   test("a redeclared name takes its new type in the next cell", async () => {
     value(await run("let w = 5"));
     value(await run("let w = 'five'"));
