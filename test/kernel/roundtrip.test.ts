@@ -99,8 +99,8 @@ describe("reusing the previous program (in process)", () => {
     assert.equal(value(await run("const k: number = twice(2)\nk")), 4);
     writeFileSync(path.join(dir, "helper.ts"), "export function twice(n: number): string {\n  return String(n);\n}\n");
     // The change reaches the compiler through TypeScript's file watcher, which may take a moment
-    // on a busy machine: ask again until it has (at most 10 s). Fewer cells than a program serves
-    // before it is dropped anyway (64 updates; this cell declares nothing, so one update each).
+    // on a busy machine: ask again until it has (at most 10 s). Far fewer cells than a program
+    // serves before it is dropped anyway (512 updates; this cell declares nothing, so one each).
     let o = await run("twice(3).toFixed(1)");
     for (let i = 0; i < 40 && o.status === "ok"; i++) {
       await new Promise((r) => setTimeout(r, 250));
