@@ -94,6 +94,11 @@ export class Executor {
     return this.loaded.ts.version;
   }
 
+  /** How many TypeScript programs were built, and how many compiles reused one (see converter.ts). */
+  get programs(): { built: number; reused: number } {
+    return this.loaded.programs;
+  }
+
   /** The declarations in scope for the next cell (what earlier cells declared). */
   get declarations(): string {
     return this.prevDecl;

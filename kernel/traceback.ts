@@ -2,9 +2,8 @@
  * Tracebacks that point at the cell and the line in the cell's TypeScript.
  *
  * Each cell runs as a script named `<cell N>`. Stack frames in such a script are mapped back
- * through the cell's two source maps (CommonJS → ES module → TypeScript, see `converter.ts`),
- * composed with @jridgewell/remapping and read with @jridgewell/trace-mapping (well-kept
- * libraries for a solved problem). Frames of the kernel itself and of Node internals are dropped.
+ * through the cell's source map (CommonJS → TypeScript, see `converter.ts`), read with
+ * @jridgewell/trace-mapping (a well-kept library for a solved problem). Frames of the kernel itself and of Node internals are dropped.
  */
 import { GREATEST_LOWER_BOUND, TraceMap, originalPositionFor } from "@jridgewell/trace-mapping";
 import path from "node:path";
@@ -28,14 +27,6 @@ export interface CellPosition {
   line: number;
   column: number;
 }
-
-// @jridgewell/remapping 2.3.5 ships a declaration file TypeScript cannot parse
-// (`export = function ...;`), so it is required untyped, with its signature written here.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const remapping = require("@jridgewell/remapping") as (
-  input: string,
-  loader: (file: string) => string | null,
-) => { toString(): string };
 
 const MAX_CELLS = 2000;
 
@@ -130,11 +121,9 @@ function toCell(filename: string, line: number, column: number, source: string):
 }
 
 function buildTrace(maps: OutputMaps | undefined): TraceMap | null {
-  if (!maps?.cjs || !maps.esm) return null;
+  if (!maps?.cell) return null;
   try {
-    const esm = maps.esm;
-    const composed = remapping(maps.cjs, (file) => (file === "custom.js" ? esm : null));
-    return new TraceMap(composed.toString());
+    return new TraceMap(maps.cell);
   } catch {
     return null;
   }
