@@ -67,3 +67,13 @@ export function assertClose(got: Values[], expected: Values[], what: string, rto
     }
   });
 }
+
+/** Byte-for-byte equality of two float32 arrays (so -0 ≠ 0 and NaN = NaN), naming the first difference. */
+export function assertBits(got: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(got.length, expected.length, `${what}: length`);
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < e.length; i++) {
+    if (g[i] !== e[i]) assert.fail(`${what}: differs at flat index ${i}: got ${got[i]}, expected ${expected[i]}`);
+  }
+}

@@ -11,7 +11,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { installFusedDense, registerTsdlKernels, setXnnpackMinFlops, uninstallFusedDense } from "../../src/wasm";
-import { assertClose, randn, type Values } from "../helpers/compare-backends";
+import { assertBits, assertClose, randn, type Values } from "../helpers/compare-backends";
 
 const rand = randn(20261202);
 
@@ -20,15 +20,6 @@ before(async () => {
   registerTsdlKernels("wasm");
   await tf.setBackend("wasm");
 });
-
-function assertBits(got: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(got.length, expected.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let i = 0; i < e.length; i++) {
-    if (g[i] !== e[i]) assert.fail(`${what}: differs at flat index ${i}: got ${got[i]}, expected ${expected[i]}`);
-  }
-}
 
 interface Case {
   m: number;

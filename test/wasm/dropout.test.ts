@@ -19,7 +19,7 @@ import {
 import { aleaState } from "../../src/wasm/dropout";
 import { mlp } from "../../src/models";
 import { fit } from "../../src/train";
-import { randn } from "../helpers/compare-backends";
+import { assertBits, randn } from "../helpers/compare-backends";
 
 const rand = randn(20261201);
 
@@ -28,16 +28,6 @@ before(async () => {
   registerTsdlKernels("wasm");
   await tf.setBackend("wasm");
 });
-
-/** Byte-for-byte equality of two float32 arrays (so -0 ≠ 0 and NaN = NaN), naming the first difference. */
-function assertBits(got: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(got.length, expected.length, `${what}: length`);
-  const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let i = 0; i < e.length; i++) {
-    if (g[i] !== e[i]) assert.fail(`${what}: differs at flat index ${i}: got ${got[i]}, expected ${expected[i]}`);
-  }
-}
 
 /** Runs `f` with tfjs's own dropout and ReLU gradient, then puts tsdl's back. */
 function withTfjsOwn<T>(f: () => T): T {
