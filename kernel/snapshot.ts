@@ -125,7 +125,7 @@ export function findSnapshot(dir = cacheDir()): { blob: string; key: string } | 
     } catch {
       return { reason: `${file}, which it holds, is gone`, key };
     }
-    if (st.size !== size || st.mtimeMs !== mtime) return { reason: `${file} changed since it was built`, key };
+    if (st.size !== size || wholeMs(st) !== mtime) return { reason: `${file} changed since it was built`, key };
   }
   return { blob: f.blob, key };
 }
@@ -214,7 +214,7 @@ export async function buildJob(inputFile: string, dir: string): Promise<number> 
     // The sizes and mtimes are read before the files are, so a change during the build makes it stale.
     const files = input.files.map((file): [string, number, number] => {
       const st = statSync(file);
-      return [file, st.size, st.mtimeMs];
+      return [file, st.size, wholeMs(st)];
     });
     // tsc emits `exports.__esModule` into every file under module node16, and Node 20 runs a
     // snapshot builder with no `exports` (only require, __filename, __dirname): give it one.
@@ -313,10 +313,21 @@ export function adoptSnapshot(s: SnapshotState, stat: (f: string) => { size: num
 
 function statOrUndefined(f: string): { size: number; mtimeMs: number } | undefined {
   try {
-    return statSync(f);
+    const st = statSync(f);
+    return { size: st.size, mtimeMs: wholeMs(st) };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A file's mtime in whole milliseconds, as tsc's incremental builds compare them. Finer parts do
+ * not survive a round trip through `Date` or `utimes` (a file whose mtime is set back to what
+ * `stat` gave would look changed). A rewrite within the same millisecond that keeps the size
+ * goes unnoticed, as it does for tsc.
+ */
+function wholeMs(st: { mtimeMs: number }): number {
+  return Math.floor(st.mtimeMs);
 }
 
 /** The declaration files worth keeping in a snapshot: those of packages and of TypeScript's lib, not the notebook's own. */
