@@ -125,7 +125,7 @@ export function findSnapshot(dir = cacheDir()): { blob: string; key: string } | 
     } catch {
       return { reason: `${file}, which it holds, is gone`, key };
     }
-    if (st.size !== size || wholeMs(st) !== mtime) return { reason: `${file} changed since it was built`, key };
+    if (st.size !== size || !sameMtime(st.mtimeMs, mtime)) return { reason: `${file} changed since it was built`, key };
   }
   return { blob: f.blob, key };
 }
@@ -214,7 +214,7 @@ export async function buildJob(inputFile: string, dir: string): Promise<number> 
     // The sizes and mtimes are read before the files are, so a change during the build makes it stale.
     const files = input.files.map((file): [string, number, number] => {
       const st = statSync(file);
-      return [file, st.size, wholeMs(st)];
+      return [file, st.size, st.mtimeMs];
     });
     // tsc emits `exports.__esModule` into every file under module node16, and Node 20 runs a
     // snapshot builder with no `exports` (only require, __filename, __dirname): give it one.
@@ -302,7 +302,7 @@ export function adoptSnapshot(s: SnapshotState, stat: (f: string) => { size: num
     const languageVersion = typeof opts === "number" ? opts : opts?.languageVersion;
     const format = typeof opts === "number" ? undefined : opts?.impliedNodeFormat;
     const now = stat(fileName);
-    if (!now || now.size !== then.size || now.mtimeMs !== then.mtimeMs || sf.languageVersion !== languageVersion || sf.impliedNodeFormat !== format) {
+    if (!now || now.size !== then.size || !sameMtime(now.mtimeMs, then.mtimeMs) || sf.languageVersion !== languageVersion || sf.impliedNodeFormat !== format) {
       misses++;
       return undefined;
     }
@@ -313,21 +313,18 @@ export function adoptSnapshot(s: SnapshotState, stat: (f: string) => { size: num
 
 function statOrUndefined(f: string): { size: number; mtimeMs: number } | undefined {
   try {
-    const st = statSync(f);
-    return { size: st.size, mtimeMs: wholeMs(st) };
+    return statSync(f);
   } catch {
     return undefined;
   }
 }
 
 /**
- * A file's mtime in whole milliseconds, as tsc's incremental builds compare them. Finer parts do
- * not survive a round trip through `Date` or `utimes` (a file whose mtime is set back to what
- * `stat` gave would look changed). A rewrite within the same millisecond that keeps the size
- * goes unnoticed, as it does for tsc.
+ * Two mtimes (ms) the same to within 2 µs. A time set back with `utimes` (seconds, a double, kept
+ * to the microsecond) comes back up to about a microsecond off what `stat` gave, not exactly.
  */
-function wholeMs(st: { mtimeMs: number }): number {
-  return Math.floor(st.mtimeMs);
+export function sameMtime(a: number, b: number): boolean {
+  return Math.abs(a - b) < 2e-3;
 }
 
 /** The declaration files worth keeping in a snapshot: those of packages and of TypeScript's lib, not the notebook's own. */
