@@ -194,9 +194,8 @@ async function kernelCommand(argv: string[]): Promise<void> {
       const file = options["connection-file"] ?? options["config-path"];
       if (typeof file !== "string") throw new UsageError("tsdl kernel needs --connection-file FILE");
       const snapshot = require("./snapshot") as typeof import("./snapshot");
-      let notUsed: string | undefined;
-      if (!snapshot.snapshotEnabled()) notUsed = "TSDL_SNAPSHOT=0";
-      else if (!snapshot.snapshotState()) {
+      let notUsed = snapshot.snapshotOff();
+      if (!notUsed && !snapshot.snapshotState()) {
         // The launcher: with a valid blob, the kernel runs as a child started from it.
         const found = snapshot.findSnapshot();
         const log = (line: string) => process.stderr.write(`tsdl kernel: ${line}\n`);

@@ -48,7 +48,7 @@ import {
   type UserExpressionResult,
 } from "./protocol";
 import { newMessage, serialize } from "./wire";
-import { declarationsRead, requestBuild, snapshotEnabled, snapshotStartedAt, snapshotState, snapshotUse, snapshotWorthy, typescriptPath } from "./snapshot";
+import { declarationsRead, requestBuild, snapshotOff, snapshotStartedAt, snapshotState, snapshotUse, snapshotWorthy, typescriptPath } from "./snapshot";
 
 /**
  * The real `process.exit`, kept for the kernel itself: cells get a `process.exit` that throws
@@ -267,7 +267,8 @@ class Kernel {
       );
     }
     const reason = this.startOptions.snapshotNotUsed ?? "not started by tsdl kernel";
-    if (!snapshotEnabled()) return "start-up snapshot not used: TSDL_SNAPSHOT=0";
+    const off = snapshotOff();
+    if (off) return `start-up snapshot not used: ${off}`;
     const root = PACKAGE_ROOT;
     const tsPath = typescriptPath();
     const read = declarationsRead();

@@ -69,9 +69,22 @@ export interface SnapshotState {
   builtInMs: number;
 }
 
-/** Whether the snapshot is switched on (`TSDL_SNAPSHOT=0` switches it off). */
-export function snapshotEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.TSDL_SNAPSHOT !== "0";
+/** Whether the snapshot is switched on (`TSDL_SNAPSHOT=0` switches it off) and this Node is one it is verified on. */
+export function snapshotEnabled(env: NodeJS.ProcessEnv = process.env, nodeVersion = process.versions.node): boolean {
+  return snapshotOff(env, nodeVersion) === undefined;
+}
+
+/**
+ * Why the snapshot is not used, or undefined when it is on. Only Node 20 is verified: on Node 24
+ * (24.22) a kernel started from a blob aborts as soon as it loads `node:crypto`
+ * (`crypto_key_object_constructor_template().IsEmpty()` fails in crypto_keys.cc), so there the
+ * kernel starts as it always did.
+ */
+export function snapshotOff(env: NodeJS.ProcessEnv = process.env, nodeVersion = process.versions.node): string | undefined {
+  if (env.TSDL_SNAPSHOT === "0") return "TSDL_SNAPSHOT=0";
+  const major = Number(nodeVersion.split(".")[0]);
+  if (major !== 20) return `Node ${nodeVersion}: it is verified on Node 20 only (Node 24 aborts loading node:crypto in a kernel started from a snapshot)`;
+  return undefined;
 }
 
 /** typescript.js of the TypeScript module tslab's converter uses. */

@@ -10,7 +10,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { adoptSnapshot, findSnapshot, snapshotFiles, snapshotKey, snapshotUse, type SnapshotManifest, type SnapshotState } from "../../kernel/snapshot";
+import { adoptSnapshot, findSnapshot, snapshotOff, snapshotFiles, snapshotKey, snapshotUse, type SnapshotManifest, type SnapshotState } from "../../kernel/snapshot";
 import { startTestKernel, waitForKernelLog, type TestKernel } from "../helpers/kernel";
 import { isAlive, liveChildren, waitGone } from "../helpers/processes";
 import { tempDir } from "../helpers/tmpdir";
@@ -53,10 +53,31 @@ async function waitFor(what: string, ok: () => boolean, ms: number): Promise<voi
   }
 }
 
+/** Why this Node runs no snapshot (only Node 20 is verified), or undefined. */
+const nodeOff = snapshotOff({});
+/** Tests that need a blob: on a Node the snapshot is off for, the test below checks that instead. */
+const blobTest: typeof test = nodeOff ? ((() => undefined) as unknown as typeof test) : test;
+
+test(`the snapshot is on for Node 20 only, and off with its reason on Node ${process.versions.node}`, async () => {
+  assert.equal(snapshotOff({}, "20.20.2"), undefined);
+  assert.match(snapshotOff({}, "24.22.3") ?? "", /Node 24\.22\.3: it is verified on Node 20 only/);
+  assert.equal(snapshotOff({ TSDL_SNAPSHOT: "0" }, "20.20.2"), "TSDL_SNAPSHOT=0");
+  if (!nodeOff) return;
+  const k = await startTestKernel({ env });
+  try {
+    assert.equal((await k.kernel.execute("1 + 1")).result?.data["text/plain"], "2");
+    await waitForKernelLog(k.kernel, /start-up snapshot not used: Node .*verified on Node 20 only/);
+    assert.equal(liveChildren(k.kernel.pid!).length, 0, "no launcher child");
+    assert.ok(!existsSync(blobFiles().lock) && !existsSync(blobFiles().input), "no build was started");
+  } finally {
+    await k.stop();
+  }
+});
+
 const blobFiles = () => snapshotFiles(snapshotKey(), cache);
 let plain: Seen[] = [];
 
-before(async () => {
+if (!nodeOff) before(async () => {
   // The first start has no blob: it runs as before, then asks for one in the background.
   const k = await startTestKernel({ env });
   try {
@@ -77,7 +98,7 @@ after(() => {
   rmSync(cache, { recursive: true, force: true, maxRetries: 5 });
 });
 
-test("the plain path gives the values and reports the type errors the cells are written for", () => {
+blobTest("the plain path gives the values and reports the type errors the cells are written for", () => {
   assert.deepEqual(plain.map((s) => s.status), ["ok", "ok", "error", "error", "error", "ok"]);
   assert.equal(plain[0].text, "12");
   assert.equal(plain[1].text, "true");
@@ -87,7 +108,7 @@ test("the plain path gives the values and reports the type errors the cells are 
   assert.equal(plain[5].text, "3.0");
 });
 
-test("with a blob the kernel starts from it, takes every declaration file from it, and gives the same outcomes", async () => {
+blobTest("with a blob the kernel starts from it, takes every declaration file from it, and gives the same outcomes", async () => {
   const m = JSON.parse(readFileSync(blobFiles().manifest, "utf8")) as SnapshotManifest;
   assert.ok(m.files.some(([f]) => f.endsWith(path.join("tfjs-core", "dist", "index.d.ts"))), "tfjs-core's declarations are in it");
   assert.ok(m.files.some(([f]) => f.endsWith(path.join("dist", "src", "index.d.ts")) && f.startsWith(ROOT)), "dl's declarations are in it");
@@ -106,7 +127,7 @@ test("with a blob the kernel starts from it, takes every declaration file from i
   }
 });
 
-test("TSDL_SNAPSHOT=0 starts without it and asks for no build", async () => {
+blobTest("TSDL_SNAPSHOT=0 starts without it and asks for no build", async () => {
   const k = await startTestKernel({ env: { ...env, TSDL_SNAPSHOT: "0" } });
   try {
     assert.equal((await k.kernel.execute("1 + 1")).result?.data["text/plain"], "2");
@@ -118,7 +139,7 @@ test("TSDL_SNAPSHOT=0 starts without it and asks for no build", async () => {
   }
 });
 
-test("a changed declaration file: the launcher falls back; a kernel started from the blob anyway parses that file again", async () => {
+blobTest("a changed declaration file: the launcher falls back; a kernel started from the blob anyway parses that file again", async () => {
   const file = path.join(ROOT, "dist", "src", "index.d.ts");
   const st = statSync(file);
   const f = blobFiles();
@@ -144,7 +165,7 @@ test("a changed declaration file: the launcher falls back; a kernel started from
   assert.ok("blob" in again, `valid again once the file is as it was: ${JSON.stringify(again)}`);
 });
 
-test("signals reach the launcher's child: SIGINT interrupts a cell, SIGTERM ends both with that signal", { timeout: 120_000 }, async () => {
+blobTest("signals reach the launcher's child: SIGINT interrupts a cell, SIGTERM ends both with that signal", { timeout: 120_000 }, async () => {
   const k = await startTestKernel({ env });
   try {
     const [child] = liveChildren(k.kernel.pid!).map((l) => Number(l.split(" ")[0]));
@@ -172,7 +193,7 @@ test("signals reach the launcher's child: SIGINT interrupts a cell, SIGTERM ends
   }
 });
 
-test("the child exits when the launcher is killed with SIGKILL", async () => {
+blobTest("the child exits when the launcher is killed with SIGKILL", async () => {
   const k = await startTestKernel({ env });
   try {
     const [child] = liveChildren(k.kernel.pid!).map((l) => Number(l.split(" ")[0]));
@@ -213,7 +234,7 @@ test("the source-file hook hands out a SourceFile only while its file's size, mt
   assert.equal((state.ts.sys.getCurrentDirectory as () => string)(), process.cwd(), "its sys is in this process's folder, not the builder's");
 });
 
-test("a stale manifest makes the start fall back and rebuild the blob", async () => {
+blobTest("a stale manifest makes the start fall back and rebuild the blob", async () => {
   const f = blobFiles();
   const m = JSON.parse(readFileSync(f.manifest, "utf8")) as SnapshotManifest;
   m.files[0][2] -= 1000; // as if the first file had changed after the build
@@ -229,7 +250,7 @@ test("a stale manifest makes the start fall back and rebuild the blob", async ()
 });
 
 
-test("a corrupt blob never breaks the start: the kernel starts without it and the blob is removed", async () => {
+blobTest("a corrupt blob never breaks the start: the kernel starts without it and the blob is removed", async () => {
   const f = blobFiles();
   const size = statSync(f.blob).size;
   const junk = Buffer.alloc(size, 0x5a); // same size, so the launcher tries it
