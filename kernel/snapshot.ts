@@ -69,11 +69,6 @@ export interface SnapshotState {
   builtInMs: number;
 }
 
-/** Whether the snapshot is switched on (`TSDL_SNAPSHOT=0` switches it off) and this Node is one it is verified on. */
-export function snapshotEnabled(env: NodeJS.ProcessEnv = process.env, nodeVersion = process.versions.node): boolean {
-  return snapshotOff(env, nodeVersion) === undefined;
-}
-
 /**
  * Why the snapshot is not used, or undefined when it is on. Only Node 20 is verified: on Node 24
  * (24.22) a kernel started from a blob aborts as soon as it loads `node:crypto`
