@@ -3,23 +3,28 @@
  * with the calling thread.
  *
  * With the threaded build the backend's memory is a SharedArrayBuffer, so a Node worker can run
- * the same generated kernels on the same tensors. A product is cut into blocks of columns; the
- * calling thread and the helpers claim blocks one at a time from a shared counter (atomic
- * compare-and-swap) until none is left, and the caller then waits only for blocks already
- * claimed. The caller never waits for a helper to wake up: on a busy machine, where a helper may
- * not get a core in time, the caller simply does all the blocks itself. It does wait for a block
- * a helper has claimed, and on an overloaded machine the helper may lose its core in the middle
- * of one; when such waits take a large share of the products' time several products running,
- * the runner computes alone for a while (and for twice as long after each further failed
- * retry). Helpers sleep in `Atomics.wait` between products and are `unref()`ed, so they cost
- * nothing idle and never keep the process alive.
+ * the same generated kernels on the same tensors. A product is cut into blocks: row blocks for
+ * tall products (the convolutions' im2col matrices; b's panels packed once by the caller), else
+ * column blocks (each packs its own panels of b). The calling thread and the helpers claim
+ * blocks one at a time from a shared counter (atomic compare-and-swap) until none is left, and
+ * the caller then waits only for blocks already claimed. The caller never waits for a helper to
+ * wake up: on a busy machine, where a helper may not get a core in time, the caller simply does
+ * all the blocks itself. For a block a helper has claimed it spins about as long as a block
+ * took itself, then sleeps (`Atomics.wait`, woken by the helper's `Atomics.notify`): on an
+ * overloaded machine the helper may have lost its core in the middle of the block, and a
+ * spinning caller kept a core from it. When such waits take a large share of the products'
+ * time several products running, the runner computes alone for a while (and for twice as long
+ * after each further failed retry). Helpers sleep in `Atomics.wait` between products and are
+ * `unref()`ed, so they cost nothing idle and never keep the process alive.
  *
  * Control block (Int32 slots of a SharedArrayBuffer):
  *   GEN     product number; bumped and notified to start a product
  *   CLAIM   (product number & 0x7fff) << 16 | next block: compare-and-swap to claim a block
  *   DONE    blocks finished
  *   HELPED  blocks the helpers ran, in total (for tests)
- *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width.
+ *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width,
+ *   packed panels (0: b read in place), row blocks (0: unblocked kernels, column blocks only),
+ *   block height, b given as bᵀ, whether each block packs its own panels.
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -137,6 +142,8 @@ export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number): numbe
   for (let block = claim(ctrl, gen); block >= 0; block = claim(ctrl, gen)) {
     runBlock(kernels, ctrl, block);
     Atomics.add(ctrl, DONE, 1);
+    // Wakes a caller asleep on DONE (no cost when none waits).
+    Atomics.notify(ctrl, DONE);
     ran++;
   }
   return ran;
@@ -148,6 +155,9 @@ export interface HeapAllocator {
   free(at: number): void;
 }
 
+/** The caller spins at least this long (ms) for a helper's last block before it sleeps. */
+export const SPIN_MIN_MS = 0.02;
+
 /** Products smaller than this (2·M·K·N) run on the calling thread alone. */
 export const PARALLEL_MIN_FLOPS = 2 ** 21;
 
@@ -158,6 +168,12 @@ export class ParallelGemm {
   private gen = 0;
   /** Products run in parallel so far. */
   products = 0;
+  /** Milliseconds the caller waited for helpers' blocks after its own, in total. */
+  waitMs = 0;
+  /** Products for which the caller went to sleep (Atomics.wait) for a helper's last block. */
+  sleeps = 0;
+  /** Benchmark switch: false, the caller spins until helpers finish (as before sleeping was added). */
+  sleepAfterSpin = true;
   /** Test switch: the caller leaves every block to the helpers (and waits for them). */
   callerClaims = true;
   /** Products in a row where waiting for helpers took over a third of the time. */
@@ -235,14 +251,22 @@ export class ParallelGemm {
     Atomics.store(ctrl, CLAIM, (gen & 0x7fff) << 16);
     Atomics.store(ctrl, GEN, gen);
     Atomics.notify(ctrl, GEN);
-    if (this.callerClaims) work(this.kernels, ctrl, gen);
-    // Only blocks a helper has claimed are left.
+    const ran = this.callerClaims ? work(this.kernels, ctrl, gen) : 0;
+    // Only blocks a helper has claimed are left. A helper that has its core finishes its block
+    // in about the time the caller took per block: spin that long (1.5×), then sleep until it
+    // is done. On a loaded machine a helper may have lost its core mid-block for a whole time
+    // slice, and a spinning caller kept a core from it (and from everything else).
     const waitFrom = performance.now();
-    while (Atomics.load(ctrl, DONE) < blocks) {
-      if (!this.callerClaims) Atomics.wait(ctrl, DONE, Atomics.load(ctrl, DONE), 1);
+    let done = Atomics.load(ctrl, DONE);
+    if (done < blocks) {
+      const spinUntil = waitFrom + (ran > 0 ? Math.max(SPIN_MIN_MS, (1.5 * (waitFrom - start)) / ran) : SPIN_MIN_MS);
+      while ((done = Atomics.load(ctrl, DONE)) < blocks && this.callerClaims && (!this.sleepAfterSpin || performance.now() < spinUntil));
+      if (done < blocks) this.sleeps++;
+      while ((done = Atomics.load(ctrl, DONE)) < blocks) Atomics.wait(ctrl, DONE, done, 1);
     }
     this.products++;
     const end = performance.now();
+    this.waitMs += end - waitFrom;
     if (!this.callerClaims) return;
     if (end - waitFrom > (end - start) / 3) {
       if (++this.strikes >= 3) {
