@@ -37,6 +37,12 @@ const { i32 } = type;
  */
 const DEFAULT_MR = 4;
 /**
+ * Experiment, off by default: TSDL_GEMM_FMA=1 multiplies and adds the f32x4 tiles with relaxed
+ * SIMD's relaxed_madd (fused on x86 with FMA), which changes the rounding of every sum (results
+ * are no longer tfjs's bits). Node 20 needs `--experimental-wasm-relaxed-simd`.
+ */
+const GEMM_FMA = process.env.TSDL_GEMM_FMA === "1";
+/**
  * Steps of k per loop iteration in the GEMM's inner loop (a power of 2). 1: unrolling by 4, with
  * immediate offsets for a and a packed b, measured 10–35% slower under V8 11.3 (Node 20).
  */
@@ -140,7 +146,10 @@ function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed
           } else {
             f.get(pa[r]).v128load32splat(aOffset).set(av);
           }
-          for (let v = 0; v < nv; v++) f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
+          for (let v = 0; v < nv; v++) {
+            if (GEMM_FMA) f.get(av).get(bv[v]).get(acc[r][v]).f32x4relaxedMadd().set(acc[r][v]);
+            else f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
+          }
         }
       }
     };
