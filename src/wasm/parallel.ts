@@ -22,6 +22,7 @@
  *   CLAIM   (product number & 0x7fff) << 16 | next block: compare-and-swap to claim a block
  *   DONE    blocks finished
  *   HELPED  blocks the helpers ran, in total (for tests)
+ *   SLEEPING 1 while the caller sleeps on DONE
  *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width,
  *   packed panels (0: b read in place), row blocks (0: unblocked kernels, column blocks only),
  *   block height, b given as bᵀ, whether each block packs its own panels.
@@ -36,7 +37,9 @@ const CLAIM = 1;
 const DONE = 2;
 /** Blocks run by helpers, in total. */
 export const HELPED = 3;
-const P = 4; // first product slot
+/** 1 while the caller sleeps on DONE (helpers then notify). */
+const SLEEPING = 4;
+const P = 5; // first product slot
 export const EPILOGUES = ["none", "bias", "relu", "bias_relu", "tn_none"] as const;
 export type EpilogueName = (typeof EPILOGUES)[number];
 
@@ -142,8 +145,8 @@ export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number): numbe
   for (let block = claim(ctrl, gen); block >= 0; block = claim(ctrl, gen)) {
     runBlock(kernels, ctrl, block);
     Atomics.add(ctrl, DONE, 1);
-    // Wakes a caller asleep on DONE (no cost when none waits).
-    Atomics.notify(ctrl, DONE);
+    // Wakes the caller if it went to sleep on DONE.
+    if (Atomics.load(ctrl, SLEEPING) !== 0) Atomics.notify(ctrl, DONE);
     ran++;
   }
   return ran;
@@ -227,7 +230,9 @@ export class ParallelGemm {
     let height = m;
     if (rowSplit) {
       width = n;
-      height = Math.min(blocking.mc, Math.max(16, Math.ceil(m / (4 * this.threads) / 4) * 4));
+      // About 4 blocks per thread (each computes its rows in mc-row steps): a block per mc rows
+      // cost more in claims and calls than it computed when k is short (conv1's k = 9).
+      height = Math.max(16, Math.ceil(m / (4 * this.threads) / 4) * 4);
     }
     const rowBlocks = Math.ceil(m / height);
     const blocks = rowBlocks * Math.ceil(n / width);
@@ -261,8 +266,12 @@ export class ParallelGemm {
     if (done < blocks) {
       const spinUntil = waitFrom + (ran > 0 ? Math.max(SPIN_MIN_MS, (1.5 * (waitFrom - start)) / ran) : SPIN_MIN_MS);
       while ((done = Atomics.load(ctrl, DONE)) < blocks && this.callerClaims && (!this.sleepAfterSpin || performance.now() < spinUntil));
-      if (done < blocks) this.sleeps++;
-      while ((done = Atomics.load(ctrl, DONE)) < blocks) Atomics.wait(ctrl, DONE, done, 1);
+      if (done < blocks) {
+        this.sleeps++;
+        Atomics.store(ctrl, SLEEPING, 1);
+        while ((done = Atomics.load(ctrl, DONE)) < blocks) Atomics.wait(ctrl, DONE, done, 1);
+        Atomics.store(ctrl, SLEEPING, 0);
+      }
     }
     this.products++;
     const end = performance.now();
