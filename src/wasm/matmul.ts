@@ -29,8 +29,9 @@ import { poolSwitch } from "./threadpool";
 
 /**
  * Products of at least this many flops (2·M·K·N) run on XNNPACK (threaded where the pool is):
- * beyond 512³ tsdl's GEMM, which does not block for caches, falls behind XNNPACK even with its
- * packing. Below, tsdl's GEMM is faster on this machine (45–48 vs 35 GFLOP/s on one core).
+ * beyond 512³ tsdl's GEMM, then unblocked, fell behind XNNPACK even with its packing (not
+ * measured again since it blocks for the caches, parallel.ts). Below, tsdl's GEMM is faster on
+ * this machine (45–48 vs 35 GFLOP/s on one core).
  */
 export const XNNPACK_MIN_FLOPS = 2 ** 28 + 1;
 let xnnpackMinFlops = XNNPACK_MIN_FLOPS;
