@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { instantiateGemm } from "../../src/wasm/gemm";
-import { KC, MC, ParallelGemm, type EpilogueName } from "../../src/wasm/parallel";
+import { KC, MC, packB, ParallelGemm, setGemmBlocking, useBlocked, type EpilogueName } from "../../src/wasm/parallel";
 import { randn } from "../helpers/compare-backends";
 
 const memory = new WebAssembly.Memory({ initial: 1024 }); // 64 MiB
@@ -91,8 +91,23 @@ function check(c: Case): void {
   }
 }
 
-test("the blocked sizes are what the cases below cross", () => {
-  assert.ok(KC >= 16 && MC >= 16);
+test("the products below run blocked, and those with long rows of b on packed panels", () => {
+  assert.ok(useBlocked(64, KC + 1, 64, 64) && packB(64, KC + 1, 64, 64), "k over two blocks, b packed");
+  assert.ok(useBlocked(13, 2 * KC + 37, 77, 77) && !packB(13, 2 * KC + 37, 77, 77), "too few rows to pack for");
+  assert.ok(packB(33, 1, 66, 66) && packB(20, KC + 5, 69, 72), "odd widths on packed panels");
+  assert.ok(useBlocked(MC + 45, 9, 16, 16) && !packB(MC + 45, 9, 16, 16), "rows past MC, b read in place");
+  assert.ok(!useBlocked(4, 100, 7, 7), "under 8 columns: the unblocked kernel");
+});
+
+test("with blocking switched off (the unblocked kernels, b read in place) the same bits", () => {
+  setGemmBlocking({ enabled: false });
+  try {
+    check({ m: 13, k: 2 * KC + 37, n: 77, ep: "bias_relu" });
+    check({ m: MC + 45, k: 9, n: 16, ep: "none" });
+    check({ m: 12, k: KC + 3, n: 21, ep: "none", transB: true });
+  } finally {
+    setGemmBlocking();
+  }
 });
 
 test("long sums (k over several k blocks), packed b (long rows), every epilogue: the bits of one sequential sum", () => {
@@ -103,7 +118,7 @@ test("long sums (k over several k blocks), packed b (long rows), every epilogue:
 });
 
 test("odd shapes: single rows and columns, n not a multiple of 8 or 4, m below a tile, padded strides", () => {
-  for (const [m, n] of [[4, 8], [5, 9], [7, 12], [9, 13], [4, 70], [6, 65], [33, 66]]) {
+  for (const [m, n] of [[4, 8], [5, 9], [7, 12], [9, 13], [4, 70], [6, 65], [33, 66], [20, 69]]) {
     for (const k of [1, 3, KC + 5]) {
       check({ m, k, n, ep: "bias_relu" });
       check({ m, k, n, ep: "none", pad: 3 });
