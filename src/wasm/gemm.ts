@@ -83,7 +83,6 @@ function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed
   const av = f.local(type.v128);
   const bv = [f.local(type.v128), f.local(type.v128)];
   const acc = Array.from({ length: MR }, () => [f.local(type.v128), f.local(type.v128)]);
-  const as = f.local(type.f32);
   const bs = f.local(type.f32);
   const accS = Array.from({ length: MR }, () => f.local(type.f32));
   const useBias = epilogue === "bias" || epilogue === "bias_relu";
@@ -94,12 +93,7 @@ function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed
   else f.get(LDB).i32(2).shl().set(ldb4);
   f.get(LDC).i32(2).shl().set(ldc4);
   f.get(LDA).i32(2).shl().set(lda4);
-  void as;
 
-  /** Emits `body` when `fixed` (the epilogue's bias or relu). */
-  const when = (_bit: number, fixed: boolean, body: () => void) => {
-    if (fixed) body();
-  };
 
   /** One register tile: rows i..i+mr-1, columns j..j+4·nv-1 (nv = 0: the one column j). */
   const tile = (mr: number, nv: number) => {
@@ -182,18 +176,18 @@ function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed
     f.end();
     f.end();
     // Epilogue: bias (after the whole sum), relu, store.
-    when(2, useBias, () => {
+    if (useBias) {
       for (let r = 0; r < mr; r++) {
         if (nv === 0) f.get(accS[r]).get(j).i32(2).shl().get(BIAS).add().f32load().f32add().set(accS[r]);
         for (let v = 0; v < nv; v++) f.get(acc[r][v]).get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add().set(acc[r][v]);
       }
-    });
-    when(4, useRelu, () => {
+    }
+    if (useRelu) {
       for (let r = 0; r < mr; r++) {
         if (nv === 0) f.get(accS[r]).f32(0).f32max().set(accS[r]);
         for (let v = 0; v < nv; v++) f.get(acc[r][v]).v128zero().f32x4max().set(acc[r][v]);
       }
-    });
+    }
     for (let r = 0; r < mr; r++) {
       if (nv === 0) f.get(pc).get(accS[r]).f32store();
       for (let v = 0; v < nv; v++) f.get(pc).get(acc[r][v]).v128store(16 * v);
