@@ -263,6 +263,10 @@ export class Func {
   f32x4mul(): this {
     return this.simd(0xe6);
   }
+  /** Relaxed SIMD's f32x4.relaxed_madd (a·b + c, fused or not: rounding may differ by engine). */
+  f32x4relaxedMadd(): this {
+    return this.simd(0x105);
+  }
   f32x4div(): this {
     return this.simd(0xe7);
   }

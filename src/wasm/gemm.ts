@@ -36,17 +36,41 @@ const { i32 } = type;
  * against 3, 5 and 6 rows, and against unrolling k by 2.
  */
 const DEFAULT_MR = 4;
+/**
+ * Experiment, off by default: TSDL_GEMM_FMA=1 multiplies and adds the f32x4 tiles with relaxed
+ * SIMD's relaxed_madd (fused on x86 with FMA), which changes the rounding of every sum (results
+ * are no longer tfjs's bits). Node 20 needs `--experimental-wasm-relaxed-simd`.
+ */
+const GEMM_FMA = process.env.TSDL_GEMM_FMA === "1";
+/**
+ * Steps of k per loop iteration in the GEMM's inner loop (a power of 2). 1: unrolling by 4, with
+ * immediate offsets for a and a packed b, measured 10–35% slower under V8 11.3 (Node 20).
+ */
+const UNROLL = 1;
 
-type Epilogue = "none" | "bias" | "relu" | "bias_relu";
+export type Epilogue = "none" | "bias" | "relu" | "bias_relu";
 
 /**
  * The GEMM; with `transA`, a is read transposed (a[k·lda + i]: the rows of a tile are four
- * consecutive floats, one f32x4 load per k then a lane splat each), so a product by xᵀ needs no
- * transposed copy of x.
+ * consecutive floats, one splat load each per k), so a product by xᵀ needs no transposed copy
+ * of x.
+ *
+ * With `blocked` (the runner's cache-blocked products, parallel.ts; named by `blockedName`) one
+ * more parameter, pstride, and two choices made when generating (branches per tile measured
+ * 12–15% slower, so every combination is its own function):
+ *   init     "c": start each sum from c (the previous k block's partial sums) instead of 0. A
+ *            product cut into k blocks gives the bits of one call: each sum still runs through
+ *            k in order, stored and reloaded as float32; the epilogue comes with the last block.
+ *   packed   b is packed (`pack_b`): column j, row k at b[(j >> 3)·pstride + 8·k + (j & 7)], so
+ *            a tile's 8 columns of one k are 32 contiguous bytes and a panel is one stream.
+ *            Otherwise b is row-major with row stride ldb (pstride unused).
  */
-function gemm(epilogue: Epilogue, MR: number, transA = false): Func {
-  const f = new Func(transA ? `gemm_tn_${epilogue}` : `gemm_${epilogue}`, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
-  const [A, B, C, M, K, N, LDA, LDB, LDC, BIAS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed: boolean; fromC: boolean }): Func {
+  const name = blocked ? blockedName(transA, blocked.packed, blocked.fromC, epilogue) : transA ? `gemm_tn_${epilogue}` : `gemm_${epilogue}`;
+  const f = new Func(name, blocked ? [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32] : [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [A, B, C, M, K, N, LDA, LDB, LDC, BIAS, PSTRIDE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const packed = blocked?.packed ?? false;
+  const fromC = blocked?.fromC ?? false;
   const i = f.local(i32);
   const j = f.local(i32);
   const kk = f.local(i32);
@@ -54,21 +78,22 @@ function gemm(epilogue: Epilogue, MR: number, transA = false): Func {
   const ldc4 = f.local(i32);
   const pb = f.local(i32);
   const pc = f.local(i32);
+  const pt = f.local(i32);
   const pa = Array.from({ length: MR }, () => f.local(i32));
   const av = f.local(type.v128);
   const bv = [f.local(type.v128), f.local(type.v128)];
   const acc = Array.from({ length: MR }, () => [f.local(type.v128), f.local(type.v128)]);
-  const as = f.local(type.f32);
   const bs = f.local(type.f32);
   const accS = Array.from({ length: MR }, () => f.local(type.f32));
   const useBias = epilogue === "bias" || epilogue === "bias_relu";
   const useRelu = epilogue === "relu" || epilogue === "bias_relu";
 
   const lda4 = f.local(i32);
-  const av4 = f.local(type.v128);
-  f.get(LDB).i32(2).shl().set(ldb4);
+  if (packed) f.i32(32).set(ldb4);
+  else f.get(LDB).i32(2).shl().set(ldb4);
   f.get(LDC).i32(2).shl().set(ldc4);
   f.get(LDA).i32(2).shl().set(lda4);
+
 
   /** One register tile: rows i..i+mr-1, columns j..j+4·nv-1 (nv = 0: the one column j). */
   const tile = (mr: number, nv: number) => {
@@ -76,61 +101,96 @@ function gemm(epilogue: Epilogue, MR: number, transA = false): Func {
       if (transA) f.get(i).i32(r).add().i32(2).shl().get(A).add().set(pa[r]);
       else f.get(i).i32(r).add().get(LDA).mul().i32(2).shl().get(A).add().set(pa[r]);
     }
-    f.get(j).i32(2).shl().get(B).add().set(pb);
-    for (let r = 0; r < mr; r++) {
-      if (nv === 0) f.f32(0).set(accS[r]);
-      for (let v = 0; v < nv; v++) f.v128zero().set(acc[r][v]);
-    }
+    // pb = b + 4·j, or b + 4·((j >> 3)·pstride + (j & 7)) when packed.
+    if (packed) f.get(j).i32(3).shrU().get(PSTRIDE).mul().get(j).i32(7).and().add().i32(2).shl().get(B).add().set(pb);
+    else f.get(j).i32(2).shl().get(B).add().set(pb);
+    f.get(i).get(LDC).mul().get(j).add().i32(2).shl().get(C).add().set(pc);
+    const zero = () => {
+      for (let r = 0; r < mr; r++) {
+        if (nv === 0) f.f32(0).set(accS[r]);
+        for (let v = 0; v < nv; v++) f.v128zero().set(acc[r][v]);
+      }
+    };
+    if (fromC) {
+      // Continue from c's partial sums.
+      f.get(pc).set(pt);
+      for (let r = 0; r < mr; r++) {
+        if (nv === 0) f.get(pt).f32load().set(accS[r]);
+        for (let v = 0; v < nv; v++) f.get(pt).v128load(16 * v).set(acc[r][v]);
+        if (r + 1 < mr) f.get(pt).get(ldc4).add().set(pt);
+      }
+    } else zero();
     // One step of k: b's row segment, then each row's a value splat across lanes.
-    const step = (aOffset: number, bAddr: () => void) => {
+    const step = (aOffset: number, bOffset: number) => {
       if (nv === 0) {
-        bAddr();
-        f.f32load().set(bs);
-        for (let r = 0; r < mr; r++) f.get(pa[r]).f32load(aOffset).get(bs).f32mul().get(accS[r]).f32add().set(accS[r]);
-      } else {
-        for (let v = 0; v < nv; v++) {
-          bAddr();
-          f.v128load(16 * v).set(bv[v]);
-        }
-        if (transA && mr === 4) f.get(pa[0]).v128load(aOffset).set(av4);
+        f.get(pb).f32load(bOffset).set(bs);
         for (let r = 0; r < mr; r++) {
-          if (transA && mr === 4) {
-            const lane = [4 * r, 4 * r + 1, 4 * r + 2, 4 * r + 3];
-            f.get(av4).get(av4).shuffle([...lane, ...lane, ...lane, ...lane]).set(av);
+          // a transposed: the tile's rows are consecutive floats from pa[0].
+          if (transA) f.get(pa[0]).f32load(aOffset + 4 * r);
+          else f.get(pa[r]).f32load(aOffset);
+          f.get(bs).f32mul().get(accS[r]).f32add().set(accS[r]);
+        }
+      } else {
+        for (let v = 0; v < nv; v++) f.get(pb).v128load(bOffset + 16 * v).set(bv[v]);
+        for (let r = 0; r < mr; r++) {
+          // a transposed: four splat loads from pa[0] (one f32x4 load and four lane shuffles
+          // measured 8–15% slower: shuffles take the FP pipes the products need).
+          if (transA) {
+            f.get(pa[0]).v128load32splat(aOffset + 4 * r).set(av);
           } else {
             f.get(pa[r]).v128load32splat(aOffset).set(av);
           }
-          for (let v = 0; v < nv; v++) f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
+          for (let v = 0; v < nv; v++) {
+            if (GEMM_FMA) f.get(av).get(bv[v]).get(acc[r][v]).f32x4relaxedMadd().set(acc[r][v]);
+            else f.get(av).get(bv[v]).f32x4mul().get(acc[r][v]).f32x4add().set(acc[r][v]);
+          }
         }
       }
     };
-    f.get(K).set(kk);
+    // k unrolled by UNROLL: a's row pointers move once per UNROLL steps (immediate offsets
+    // within), and a packed b's too (32 bytes a row); a b read in place moves each step.
+    const advanceA = (steps: number) => {
+      if (transA) f.get(pa[0]).get(lda4).add().set(pa[0]);
+      else for (let r = 0; r < mr; r++) f.get(pa[r]).i32(4 * steps).add().set(pa[r]);
+    };
+    f.get(K).i32(Math.log2(UNROLL)).shrU().tee(kk);
+    f.if();
     f.loop();
-    step(0, () => f.get(pb));
-    for (let r = 0; r < mr; r++) {
-      if (transA) f.get(pa[r]).get(lda4).add().set(pa[r]);
-      else f.get(pa[r]).i32(4).add().set(pa[r]);
+    for (let u = 0; u < UNROLL; u++) {
+      step(transA ? 0 : 4 * u, packed ? 32 * u : 0);
+      if (!packed) f.get(pb).get(ldb4).add().set(pb);
+      if (transA) advanceA(1);
     }
-    f.get(pb).get(ldb4).add().set(pb);
+    if (packed) f.get(pb).i32(32 * UNROLL).add().set(pb);
+    if (!transA) advanceA(UNROLL);
     f.get(kk).i32(1).sub().tee(kk).brIf(0);
     f.end();
-    // Epilogue: bias, relu, store.
-    f.get(i).get(LDC).mul().get(j).add().i32(2).shl().get(C).add().set(pc);
+    f.end();
+    f.get(K).i32(UNROLL - 1).and().tee(kk);
+    f.if();
+    f.loop();
+    step(0, 0);
+    f.get(pb).get(ldb4).add().set(pb);
+    advanceA(1);
+    f.get(kk).i32(1).sub().tee(kk).brIf(0);
+    f.end();
+    f.end();
+    // Epilogue: bias (after the whole sum), relu, store.
+    if (useBias) {
+      for (let r = 0; r < mr; r++) {
+        if (nv === 0) f.get(accS[r]).get(j).i32(2).shl().get(BIAS).add().f32load().f32add().set(accS[r]);
+        for (let v = 0; v < nv; v++) f.get(acc[r][v]).get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add().set(acc[r][v]);
+      }
+    }
+    if (useRelu) {
+      for (let r = 0; r < mr; r++) {
+        if (nv === 0) f.get(accS[r]).f32(0).f32max().set(accS[r]);
+        for (let v = 0; v < nv; v++) f.get(acc[r][v]).v128zero().f32x4max().set(acc[r][v]);
+      }
+    }
     for (let r = 0; r < mr; r++) {
-      if (nv === 0) {
-        f.get(pc);
-        f.get(accS[r]);
-        if (useBias) f.get(j).i32(2).shl().get(BIAS).add().f32load().f32add();
-        if (useRelu) f.f32(0).f32max();
-        f.f32store();
-      }
-      for (let v = 0; v < nv; v++) {
-        f.get(pc);
-        f.get(acc[r][v]);
-        if (useBias) f.get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add();
-        if (useRelu) f.v128zero().f32x4max();
-        f.v128store(16 * v);
-      }
+      if (nv === 0) f.get(pc).get(accS[r]).f32store();
+      for (let v = 0; v < nv; v++) f.get(pc).get(acc[r][v]).v128store(16 * v);
       if (r + 1 < mr) f.get(pc).get(ldc4).add().set(pc);
     }
   };
@@ -168,6 +228,106 @@ function gemm(epilogue: Epilogue, MR: number, transA = false): Func {
   rows(0);
   f.get(j).i32(1).add().set(j).br(0);
   f.end().end();
+  return f;
+}
+
+/**
+ * pack_b(src, dst, k, n, ldb): b [k, n] (row stride ldb) into 8-column panels, panel p at
+ * dst + 4·p·8k, row by row (32 bytes per k); the last panel's columns past n are left unwritten
+ * (never read). pack_bt(src, dst, k, n, ld) does the same from bᵀ [n, k] (row stride ld), 4×4
+ * blocks transposed in registers, so a transposed b is packed in one pass.
+ */
+function packB(transposed: boolean): Func {
+  const f = new Func(transposed ? "pack_bt" : "pack_b", [i32, i32, i32, i32, i32]);
+  const [SRC, DST, K, N, LD] = [0, 1, 2, 3, 4];
+  const j = f.local(i32);
+  const kk = f.local(i32);
+  const jj = f.local(i32);
+  const ps = f.local(i32);
+  const pd = f.local(i32);
+  const ld4 = f.local(i32);
+  const k4 = f.local(i32);
+  const x = [0, 1, 2, 3].map(() => f.local(type.v128));
+  const t = [0, 1, 2, 3].map(() => f.local(type.v128));
+  const lanes = (...floats: number[]) => floats.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+  f.get(LD).i32(2).shl().set(ld4);
+  f.get(K).i32(-4).and().set(k4);
+  f.i32(0).set(j);
+  // Full panels.
+  f.block().loop();
+  f.get(N).get(j).sub().i32(8).ltS().brIf(1);
+  f.get(j).get(K).mul().i32(2).shl().get(DST).add().set(pd);
+  if (!transposed) {
+    f.get(j).i32(2).shl().get(SRC).add().set(ps);
+    f.get(K).set(kk);
+    f.loop();
+    f.get(pd).get(ps).v128load().v128store();
+    f.get(pd).get(ps).v128load(16).v128store(16);
+    f.get(ps).get(ld4).add().set(ps);
+    f.get(pd).i32(32).add().set(pd);
+    f.get(kk).i32(1).sub().tee(kk).brIf(0);
+    f.end();
+  } else {
+    // Rows j..j+7 of bᵀ, 4 k at a time: two 4×4 blocks, each transposed to 4 k rows of 4 columns.
+    f.i32(0).set(kk);
+    f.block().loop();
+    f.get(kk).get(k4).geS().brIf(1);
+    for (let half = 0; half < 2; half++) {
+      f.get(j).i32(4 * half).add().get(LD).mul().get(kk).add().i32(2).shl().get(SRC).add().set(ps);
+      for (let q = 0; q < 4; q++) {
+        f.get(ps).v128load().set(x[q]);
+        if (q < 3) f.get(ps).get(ld4).add().set(ps);
+      }
+      f.get(x[0]).get(x[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
+      f.get(x[0]).get(x[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
+      f.get(x[2]).get(x[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
+      f.get(x[2]).get(x[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
+      const out = [
+        [t[0], t[2], lanes(0, 1, 4, 5)],
+        [t[0], t[2], lanes(2, 3, 6, 7)],
+        [t[1], t[3], lanes(0, 1, 4, 5)],
+        [t[1], t[3], lanes(2, 3, 6, 7)],
+      ] as const;
+      out.forEach(([p, q, l], row) => {
+        f.get(pd).get(p).get(q).shuffle([...l]).v128store(32 * row + 16 * half);
+      });
+    }
+    f.get(pd).i32(128).add().set(pd);
+    f.get(kk).i32(4).add().set(kk).br(0);
+    f.end().end();
+    // Leftover k: element by element.
+    f.block().loop();
+    f.get(kk).get(K).geS().brIf(1);
+    for (let c = 0; c < 8; c++) {
+      f.get(pd);
+      f.get(j).i32(c).add().get(LD).mul().get(kk).add().i32(2).shl().get(SRC).add().f32load();
+      f.f32store(4 * c);
+    }
+    f.get(pd).i32(32).add().set(pd);
+    f.get(kk).i32(1).add().set(kk).br(0);
+    f.end().end();
+  }
+  f.get(j).i32(8).add().set(j).br(0);
+  f.end().end();
+  // The last, partial panel: element by element.
+  f.get(j).get(N).ltS().if();
+  f.get(j).get(K).mul().i32(2).shl().get(DST).add().set(pd);
+  f.i32(0).set(kk);
+  f.block().loop();
+  f.get(kk).get(K).geS().brIf(1);
+  f.i32(0).set(jj);
+  f.block().loop();
+  f.get(jj).get(N).get(j).sub().geS().brIf(1);
+  f.get(jj).i32(2).shl().get(pd).add();
+  if (transposed) f.get(j).get(jj).add().get(LD).mul().get(kk).add();
+  else f.get(kk).get(LD).mul().get(j).add().get(jj).add();
+  f.i32(2).shl().get(SRC).add().f32load().f32store();
+  f.get(jj).i32(1).add().set(jj).br(0);
+  f.end().end();
+  f.get(pd).i32(32).add().set(pd);
+  f.get(kk).i32(1).add().set(kk).br(0);
+  f.end().end();
+  f.end();
   return f;
 }
 
@@ -360,10 +520,32 @@ function adam(): Func {
   return f;
 }
 
+/** The export name of a blocked GEMM variant (see `gemm`). */
+export function blockedName(transA: boolean, packed: boolean, fromC: boolean, epilogue: Epilogue): string {
+  return `gemmb_${transA ? "tn" : "nn"}_${packed ? "packed" : "inplace"}_${fromC ? "fromc" : "zero"}_${epilogue}`;
+}
+
+/** The blocked variants generated: a read transposed only without an epilogue (tn_none's). */
+const BLOCKED_VARIANTS = [false, true].flatMap((transA) =>
+  [false, true].flatMap((packed) =>
+    [false, true].flatMap((fromC) =>
+      (transA ? (["none"] as const) : (["none", "bias", "relu", "bias_relu"] as const)).map((epilogue) => ({ transA, packed, fromC, epilogue })),
+    ),
+  ),
+);
+
+/** A blocked GEMM: (a, b, c, m, k, n, lda, ldb, ldc, bias, pstride). */
+export type BlockedGemm = (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number, pstride: number) => void;
+
 /** The generated kernels bound to one memory. */
 export interface GemmKernels {
   /** By epilogue; `tn_none` reads a transposed (gemm_tn_none). */
   gemm: Record<Epilogue | "tn_none", (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number) => void>;
+  /** The cache-blocked products' kernels (see `gemm`), by `blockedName`. */
+  gemmBlocked: Record<string, BlockedGemm>;
+  /** b [k, n] (ldb) or, `t`, bᵀ [n, k] (ld) into 8-column panels for gemmBlocked (pstride 8k). */
+  packB: (src: number, dst: number, k: number, n: number, ldb: number) => void;
+  packBt: (src: number, dst: number, k: number, n: number, ld: number) => void;
   transpose: (src: number, dst: number, rows: number, cols: number) => void;
   sqrt: (src: number, dst: number, count: number) => void;
   adam: (...args: number[]) => void;
@@ -381,7 +563,8 @@ export interface GemmKernels {
 /** The module's bytes for a shared (threaded build) or unshared memory. */
 export function gemmModuleBytes(sharedMemory: boolean, mr = DEFAULT_MR): Uint8Array {
   const gemms = (["none", "bias", "relu", "bias_relu"] as const).map((e) => gemm(e, mr));
-  return moduleBytes([...gemms, gemm("none", mr, true), transpose(), sqrt(), adam(), ...im2colFuncs(), ...maskFuncs()], sharedMemory);
+  const blocked = BLOCKED_VARIANTS.map((v) => gemm(v.epilogue, mr, v.transA, v));
+  return moduleBytes([...gemms, gemm("none", mr, true), ...blocked, packB(false), packB(true), transpose(), sqrt(), adam(), ...im2colFuncs(), ...maskFuncs()], sharedMemory);
 }
 
 /** Compiles the kernels for `memory` (the tfjs wasm backend's own memory). */
@@ -400,6 +583,12 @@ export function bindGemm(module: WebAssembly.Module, memory: WebAssembly.Memory)
   const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
   return {
     gemm: { none: e.gemm_none, bias: e.gemm_bias, relu: e.gemm_relu, bias_relu: e.gemm_bias_relu, tn_none: e.gemm_tn_none },
+    gemmBlocked: Object.fromEntries(BLOCKED_VARIANTS.map((v) => {
+      const name = blockedName(v.transA, v.packed, v.fromC, v.epilogue);
+      return [name, e[name] as BlockedGemm];
+    })),
+    packB: e.pack_b,
+    packBt: e.pack_bt,
     transpose: e.transpose,
     sqrt: e.sqrt,
     adam: e.adam,

@@ -8,7 +8,8 @@
  * about 3.5 ns per element, which in training, with new weights every step, costs as much as
  * the product itself at batch 64. These kernels:
  *
- * - copy a transposed operand in order first (a SIMD 4×4-block transpose, ~0.2 ns/element);
+ * - copy a transposed a in order first (a SIMD 4×4-block transpose, ~0.2 ns/element); a
+ *   transposed b is packed into the GEMM's panels straight from bᵀ (parallel.ts, `pack_bt`);
  * - run products up to `XNNPACK_MIN_FLOPS` on tsdl's generated SIMD GEMM (gemm.ts), which
  *   reads b in place, and larger ones on XNNPACK, where the packing is amortized and the
  *   threaded build's pool helps (threadpool.ts);
@@ -28,8 +29,9 @@ import { poolSwitch } from "./threadpool";
 
 /**
  * Products of at least this many flops (2·M·K·N) run on XNNPACK (threaded where the pool is):
- * beyond 512³ tsdl's GEMM, which does not block for caches, falls behind XNNPACK even with its
- * packing. Below, tsdl's GEMM is faster on this machine (45–48 vs 35 GFLOP/s on one core).
+ * beyond 512³ tsdl's GEMM, then unblocked, fell behind XNNPACK even with its packing (not
+ * measured again since it blocks for the caches, parallel.ts). Below, tsdl's GEMM is faster on
+ * this machine (45–48 vs 35 GFLOP/s on one core).
  */
 export const XNNPACK_MIN_FLOPS = 2 ** 28 + 1;
 let xnnpackMinFlops = XNNPACK_MIN_FLOPS;
@@ -290,7 +292,9 @@ function fastMatMul(
     const A = operand(backend, a);
     const B = operand(backend, b);
     const aOp = !transposeA || m === 1 || k === 1 ? A : scratch.transposed(A, ba, k, m);
-    let bOp = transposeB && n !== 1 && k !== 1 ? scratch.transposed(B, bb, n, k) : B;
+    // On tsdl's GEMM a transposed b is packed straight from bᵀ (pack_bt), with no copy first.
+    const packFromBt = !xnn && transposeB && n !== 1 && k !== 1;
+    let bOp = transposeB && n !== 1 && k !== 1 && !packFromBt ? scratch.transposed(B, bb, n, k) : B;
     if (xnn && bOp === B && single) {
       // XNNPACK's packed weights are cached under b's id, whatever shape b is read as (tfjs-wasm
       // itself returns stale weights when a reshape of b comes back): a b that is read as
@@ -330,7 +334,7 @@ function fastMatMul(
       activationDone = !epilogue || epilogue.activation === "linear" || relu;
       const ep = biasAdded ? (relu ? "bias_relu" : "bias") : relu ? "relu" : "none";
       const biasOffset = biasAdded ? operand(backend, epilogue!.bias!).offset : 0;
-      gemm = (x, rows, w, y) => runner.gemm(ep, x.offset, w.offset, y.offset, rows, k, n, k, n, n, biasOffset);
+      gemm = (x, rows, w, y) => runner.gemm(ep, x.offset, w.offset, y.offset, rows, k, n, k, packFromBt ? k : n, n, biasOffset, packFromBt);
     }
 
     if (single) {

@@ -3,27 +3,33 @@
  * with the calling thread.
  *
  * With the threaded build the backend's memory is a SharedArrayBuffer, so a Node worker can run
- * the same generated kernels on the same tensors. A product is cut into blocks of columns; the
- * calling thread and the helpers claim blocks one at a time from a shared counter (atomic
- * compare-and-swap) until none is left, and the caller then waits only for blocks already
- * claimed. The caller never waits for a helper to wake up: on a busy machine, where a helper may
- * not get a core in time, the caller simply does all the blocks itself. It does wait for a block
- * a helper has claimed, and on an overloaded machine the helper may lose its core in the middle
- * of one; when such waits take a large share of the products' time several products running,
- * the runner computes alone for a while (and for twice as long after each further failed
- * retry). Helpers sleep in `Atomics.wait` between products and are `unref()`ed, so they cost
- * nothing idle and never keep the process alive.
+ * the same generated kernels on the same tensors. A product is cut into blocks: row blocks for
+ * tall products (the convolutions' im2col matrices; b's panels packed once by the caller), else
+ * column blocks (each packs its own panels of b). The calling thread and the helpers claim
+ * blocks one at a time from a shared counter (atomic compare-and-swap) until none is left, and
+ * the caller then waits only for blocks already claimed. The caller never waits for a helper to
+ * wake up: on a busy machine, where a helper may not get a core in time, the caller simply does
+ * all the blocks itself. For a block a helper has claimed it spins about as long as a block
+ * took itself, then sleeps (`Atomics.wait`, woken by the helper's `Atomics.notify`): on an
+ * overloaded machine the helper may have lost its core in the middle of the block, and a
+ * spinning caller kept a core from it. When such waits take a large share of the products'
+ * time several products running, the runner computes alone for a while (and for twice as long
+ * after each further failed retry). Helpers sleep in `Atomics.wait` between products and are
+ * `unref()`ed, so they cost nothing idle and never keep the process alive.
  *
  * Control block (Int32 slots of a SharedArrayBuffer):
  *   GEN     product number; bumped and notified to start a product
  *   CLAIM   (product number & 0x7fff) << 16 | next block: compare-and-swap to claim a block
  *   DONE    blocks finished
  *   HELPED  blocks the helpers ran, in total (for tests)
- *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width.
+ *   SLEEPING 1 while the caller sleeps on DONE
+ *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width,
+ *   packed panels (0: b read in place), row blocks (0: unblocked kernels, column blocks only),
+ *   block height, b given as bᵀ, whether each block packs its own panels.
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { gemmFor, gemmModuleFor, type GemmKernels } from "./gemm";
+import { blockedName, gemmFor, gemmModuleFor, type Epilogue, type GemmKernels } from "./gemm";
 import { poolSwitch } from "./threadpool";
 
 export const GEN = 0;
@@ -31,16 +37,95 @@ const CLAIM = 1;
 const DONE = 2;
 /** Blocks run by helpers, in total. */
 export const HELPED = 3;
-const P = 4; // first product slot
+/** 1 while the caller sleeps on DONE (helpers then notify). */
+const SLEEPING = 4;
+const P = 5; // first product slot
 export const EPILOGUES = ["none", "bias", "relu", "bias_relu", "tn_none"] as const;
 export type EpilogueName = (typeof EPILOGUES)[number];
 
+/** k and m block sizes of the blocked products: a kc×8 panel of b in L1, an MC×kc block of a in L2. */
+export const KC = 256;
+export const MC = 256;
+/** b rows at least this long get packed (when a has at least PACK_MIN_M rows to reuse the panels). */
+export const PACK_MIN_LDB = 64;
+export const PACK_MIN_M = 16;
+
+/** How products are blocked; `setGemmBlocking` changes it for tests and benchmarks. */
+export interface GemmBlocking {
+  /** false: every product on the unblocked kernels, b read in place (as before blocking). */
+  enabled: boolean;
+  kc: number;
+  mc: number;
+  packMinLdb: number;
+  packMinM: number;
+}
+const DEFAULT_BLOCKING: GemmBlocking = { enabled: true, kc: KC, mc: MC, packMinLdb: PACK_MIN_LDB, packMinM: PACK_MIN_M };
+let blocking: GemmBlocking = { ...DEFAULT_BLOCKING };
+
+/** Sets how products are blocked (unnamed fields: the defaults); for tests and benchmarks. */
+export function setGemmBlocking(options: Partial<GemmBlocking> = {}): void {
+  blocking = { ...DEFAULT_BLOCKING, ...options };
+}
+
+/** The blocked kernels for an epilogue (tn_none: a read transposed), by whether b is packed. */
+function blockedKernels(kernels: GemmKernels, ep: number, packed: boolean) {
+  const name = EPILOGUES[ep];
+  const tn = name === "tn_none";
+  const last = tn ? "none" : name;
+  const pick = (fromC: boolean, e: Epilogue) => kernels.gemmBlocked[blockedName(tn, packed, fromC, e)];
+  return { tn, first: pick(false, "none"), middle: pick(true, "none"), only: pick(false, last), last: pick(true, last) };
+}
+
+/**
+ * Rows i0..i0+rows-1 and columns j0..j0+cols-1 (j0 a multiple of 8) of a blocked product, k in
+ * blocks of at most KC, in order (each block continues from the sums the previous one stored),
+ * the epilogue with the last; rows in blocks of at most MC. `packed` (0: b read in place) holds
+ * b's panels, which `pack` writes first for these columns (b is bᵀ [n, k] when `transB`).
+ */
+export function blockedRange(
+  kernels: GemmKernels, ep: number, a: number, b: number, c: number, m: number, k: number, n: number,
+  lda: number, ldb: number, ldc: number, bias: number, packed: number, transB: boolean, pack: boolean,
+  i0: number, rows: number, j0: number, cols: number,
+): void {
+  void m;
+  void n;
+  if (packed !== 0 && pack) {
+    if (transB) kernels.packBt(b + 4 * j0 * ldb, packed + 4 * j0 * k, k, cols, ldb);
+    else kernels.packB(b + 4 * j0, packed + 4 * j0 * k, k, cols, ldb);
+  }
+  const kernel = blockedKernels(kernels, ep, packed !== 0);
+  const { kc: KCB, mc: MCB } = blocking;
+  const chunks = Math.ceil(k / KCB);
+  const kc = Math.ceil(k / chunks);
+  const pstride = packed !== 0 ? 8 * k : 0;
+  const biasAt = bias === 0 ? 0 : bias + 4 * j0;
+  for (let k0 = 0; k0 < k; k0 += kc) {
+    const kn = Math.min(kc, k - k0);
+    const end = k0 + kn >= k;
+    const call = k0 === 0 ? (end ? kernel.only : kernel.first) : end ? kernel.last : kernel.middle;
+    const bAt = packed !== 0 ? packed + 4 * (j0 * k + 8 * k0) : b + 4 * (k0 * ldb + j0);
+    for (let i = i0; i < i0 + rows; i += MCB) {
+      const mi = Math.min(MCB, i0 + rows - i);
+      const aAt = kernel.tn ? a + 4 * (k0 * lda + i) : a + 4 * (i * lda + k0);
+      call(aAt, bAt, c + 4 * (i * ldc + j0), mi, kn, cols, lda, ldb, ldc, biasAt, pstride);
+    }
+  }
+}
+
 /** Runs block `block` of the product described in `ctrl` with `kernels`. */
 export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number): void {
-  const [ep, a, b, c, m, k, n, lda, ldb, ldc, bias, , width] = ctrl.subarray(P, P + 13);
-  const j0 = block * width;
-  const cols = Math.min(width, n - j0);
-  kernels.gemm[EPILOGUES[ep]](a, b + 4 * j0, c + 4 * j0, m, k, cols, lda, ldb, ldc, bias === 0 ? 0 : bias + 4 * j0);
+  const [ep, a, b, c, m, k, n, lda, ldb, ldc, bias, , width, packed, rowBlocks, height, transB, packHere] = ctrl.subarray(P, P + 18);
+  if (rowBlocks === 0) {
+    const j0 = block * width;
+    const cols = Math.min(width, n - j0);
+    kernels.gemm[EPILOGUES[ep]](a, b + 4 * j0, c + 4 * j0, m, k, cols, lda, ldb, ldc, bias === 0 ? 0 : bias + 4 * j0);
+    return;
+  }
+  const ib = block % rowBlocks;
+  const jb = (block - ib) / rowBlocks;
+  const i0 = ib * height;
+  const j0 = jb * width;
+  blockedRange(kernels, ep, a, b, c, m, k, n, lda, ldb, ldc, bias, packed, transB !== 0, packHere !== 0, i0, Math.min(height, m - i0), j0, Math.min(width, n - j0));
 }
 
 /** Claims the next block of product `gen`, or returns -1 when that product has none left. */
@@ -60,10 +145,21 @@ export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number): numbe
   for (let block = claim(ctrl, gen); block >= 0; block = claim(ctrl, gen)) {
     runBlock(kernels, ctrl, block);
     Atomics.add(ctrl, DONE, 1);
+    // Wakes the caller if it went to sleep on DONE.
+    if (Atomics.load(ctrl, SLEEPING) !== 0) Atomics.notify(ctrl, DONE);
     ran++;
   }
   return ran;
 }
+
+/** malloc and free of the wasm heap the kernels run on. */
+export interface HeapAllocator {
+  malloc(bytes: number): number;
+  free(at: number): void;
+}
+
+/** The caller spins at least this long (ms) for a helper's last block before it sleeps. */
+export const SPIN_MIN_MS = 0.02;
 
 /** Products smaller than this (2·M·K·N) run on the calling thread alone. */
 export const PARALLEL_MIN_FLOPS = 2 ** 21;
@@ -75,6 +171,12 @@ export class ParallelGemm {
   private gen = 0;
   /** Products run in parallel so far. */
   products = 0;
+  /** Milliseconds the caller waited for helpers' blocks after its own, in total. */
+  waitMs = 0;
+  /** Products for which the caller went to sleep (Atomics.wait) for a helper's last block. */
+  sleeps = 0;
+  /** Benchmark switch: false, the caller spins until helpers finish (as before sleeping was added). */
+  sleepAfterSpin = true;
   /** Test switch: the caller leaves every block to the helpers (and waits for them). */
   callerClaims = true;
   /** Products in a row where waiting for helpers took over a third of the time. */
@@ -83,11 +185,16 @@ export class ParallelGemm {
   private alone = 0;
   private pause = 64;
 
+  private scratchAt = 0;
+  private scratchBytes = 0;
+
   constructor(
     private readonly kernels: GemmKernels,
     memory: WebAssembly.Memory,
     module: WebAssembly.Module,
     helpers: number,
+    /** Allocation in the backend's heap, for packed panels. */
+    private readonly heap: HeapAllocator,
   ) {
     const script = path.join(__dirname, "gemm-worker.js");
     for (let i = 0; i < helpers; i++) {
@@ -109,32 +216,66 @@ export class ParallelGemm {
 
   /**
    * c = act(a·b + bias) for row-major a [m, k] (row stride lda; for `tn_none` a is [k, m], read transposed), b [k, n] (ldb), c [m, n] (ldc);
-   * byte offsets; bias 0 for none.
+   * byte offsets; bias 0 for none. With `transB`, b is bᵀ [n, k] (row stride ldb), packed from there.
    */
-  gemm(ep: EpilogueName, a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number): void {
-    const width = Math.max(8, Math.ceil(n / (4 * this.threads) / 8) * 8);
-    const blocks = Math.ceil(n / width);
-    if (blocks < 2 || 2 * m * k * n < PARALLEL_MIN_FLOPS || this.helpers.length === 0 || (this.alone > 0 && this.callerClaims)) {
+  gemm(ep: EpilogueName, a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, bias: number, transB = false): void {
+    const epi = EPILOGUES.indexOf(ep);
+    const blocked = transB || useBlocked(m, k, n, ldb);
+    const packed = blocked && (transB || packB(m, k, n, ldb)) ? this.scratch(8 * Math.ceil(n / 8) * k) : 0;
+    const parallel = 2 * m * k * n >= PARALLEL_MIN_FLOPS && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
+    // Tall products (the convolutions' im2col matrices) are cut into row blocks, each reading
+    // its own rows of a once; others into column blocks, each packing its own panels of b.
+    const rowSplit = blocked && m >= 4 * n && m >= 2 * blocking.mc;
+    let width = Math.max(8, Math.ceil(n / (4 * this.threads) / 8) * 8);
+    let height = m;
+    if (rowSplit) {
+      width = n;
+      // About 4 blocks per thread (each computes its rows in mc-row steps): a block per mc rows
+      // cost more in claims and calls than it computed when k is short (conv1's k = 9).
+      height = Math.max(16, Math.ceil(m / (4 * this.threads) / 4) * 4);
+    }
+    const rowBlocks = Math.ceil(m / height);
+    const blocks = rowBlocks * Math.ceil(n / width);
+    if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;
-      this.kernels.gemm[ep](a, b, c, m, k, n, lda, ldb, ldc, bias);
+      if (blocked) blockedRange(this.kernels, epi, a, b, c, m, k, n, lda, ldb, ldc, bias, packed, transB, true, 0, m, 0, n);
+      else this.kernels.gemm[ep](a, b, c, m, k, n, lda, ldb, ldc, bias);
       return;
     }
     const start = performance.now();
     const ctrl = this.ctrl;
     const gen = ++this.gen;
-    ctrl.set([EPILOGUES.indexOf(ep), a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, width], P);
+    // Row blocks share b's panels: packed once, here, before the helpers start.
+    const packHere = !rowSplit;
+    if (packed !== 0 && !packHere) {
+      if (transB) this.kernels.packBt(b, packed, k, n, ldb);
+      else this.kernels.packB(b, packed, k, n, ldb);
+    }
+    ctrl.set([epi, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, width, packed, blocked ? rowBlocks : 0, height, +transB, +packHere], P);
     Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, CLAIM, (gen & 0x7fff) << 16);
     Atomics.store(ctrl, GEN, gen);
     Atomics.notify(ctrl, GEN);
-    if (this.callerClaims) work(this.kernels, ctrl, gen);
-    // Only blocks a helper has claimed are left.
+    const ran = this.callerClaims ? work(this.kernels, ctrl, gen) : 0;
+    // Only blocks a helper has claimed are left. A helper that has its core finishes its block
+    // in about the time the caller took per block: spin that long (1.5×), then sleep until it
+    // is done. On a loaded machine a helper may have lost its core mid-block for a whole time
+    // slice, and a spinning caller kept a core from it (and from everything else).
     const waitFrom = performance.now();
-    while (Atomics.load(ctrl, DONE) < blocks) {
-      if (!this.callerClaims) Atomics.wait(ctrl, DONE, Atomics.load(ctrl, DONE), 1);
+    let done = Atomics.load(ctrl, DONE);
+    if (done < blocks) {
+      const spinUntil = waitFrom + (ran > 0 ? Math.max(SPIN_MIN_MS, (1.5 * (waitFrom - start)) / ran) : SPIN_MIN_MS);
+      while ((done = Atomics.load(ctrl, DONE)) < blocks && this.callerClaims && (!this.sleepAfterSpin || performance.now() < spinUntil));
+      if (done < blocks) {
+        this.sleeps++;
+        Atomics.store(ctrl, SLEEPING, 1);
+        while ((done = Atomics.load(ctrl, DONE)) < blocks) Atomics.wait(ctrl, DONE, done, 1);
+        Atomics.store(ctrl, SLEEPING, 0);
+      }
     }
     this.products++;
     const end = performance.now();
+    this.waitMs += end - waitFrom;
     if (!this.callerClaims) return;
     if (end - waitFrom > (end - start) / 3) {
       if (++this.strikes >= 3) {
@@ -147,6 +288,43 @@ export class ParallelGemm {
       this.pause = 64;
     }
   }
+
+  /** A buffer of at least `floats` float32 values in the backend's memory for packed panels (kept, grown as needed). */
+  private scratch(floats: number): number {
+    const bytes = 4 * floats;
+    if (bytes > this.scratchBytes) {
+      if (this.scratchAt !== 0) this.heap.free(this.scratchAt);
+      this.scratchAt = 0;
+      this.scratchBytes = 0;
+      const at = this.heap.malloc(bytes);
+      if (at === 0) throw new Error(`tsdl GEMM: the wasm heap has no room for ${bytes} bytes of packed panels`);
+      this.scratchAt = at;
+      this.scratchBytes = bytes;
+    }
+    return this.scratchAt;
+  }
+}
+
+/**
+ * Whether a product runs blocked: k in blocks of kc, so that the panels of b in use stay in L1,
+ * and rows in blocks of mc, so that the rows of a in use stay in L2 across b's panels (a tall
+ * im2col matrix read once per 8 columns of b came from memory each time: 2× slower).
+ */
+export function useBlocked(m: number, k: number, n: number, ldb: number): boolean {
+  void m;
+  void k;
+  void ldb;
+  return blocking.enabled && n >= 8;
+}
+
+/**
+ * Whether a blocked product packs b: when b's rows are long (a panel read in place spreads over
+ * few cache sets: 1 KiB apart for 256 columns) and a has rows enough to reuse the panels.
+ */
+export function packB(m: number, k: number, n: number, ldb: number): boolean {
+  void k;
+  void n;
+  return ldb >= blocking.packMinLdb && m >= blocking.packMinM;
 }
 
 const perBackend = new WeakMap<object, ParallelGemm>();
@@ -163,11 +341,13 @@ export function parallelGemmFor(backend: Parameters<typeof gemmFor>[0]): Paralle
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
     const threads = poolSwitch(backend)?.threads ?? 1;
     let helpers = shared ? threads - 1 : 0;
+    const wasm = (backend as unknown as { wasm: { _malloc(bytes: number): number; _free(at: number): void } }).wasm;
+    const heap: HeapAllocator = { malloc: (bytes) => wasm._malloc(bytes) >>> 0, free: (at) => wasm._free(at) };
     try {
-      runner = new ParallelGemm(kernels, memory, module, helpers);
+      runner = new ParallelGemm(kernels, memory, module, helpers, heap);
     } catch {
       helpers = 0; // no worker_threads here: compute on the calling thread
-      runner = new ParallelGemm(kernels, memory, module, helpers);
+      runner = new ParallelGemm(kernels, memory, module, helpers, heap);
     }
     perBackend.set(backend, runner);
   }

@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { defaultWasmThreads, registerWasmVariant } from "../../src/wasm";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 import { TorchWorker } from "../helpers/torch-worker";
+import { parallelGemmFor, setGemmBlocking, type EpilogueName } from "../../src/wasm/parallel";
 
 interface Shape {
   label: string;
@@ -57,6 +58,108 @@ function timeTfjs(s: Shape, reps: number): number {
   return ms;
 }
 
+/**
+ * One call of tsdl's GEMM as a training step makes it (src/wasm/parallel.ts's `gemm`): which
+ * layer, which kernel calls it, and the call's arguments. A transposed operand that the calling
+ * kernel copies first (matmul.ts's transposed copies, conv.ts's Wᵀ and colsᵀ) is given here as
+ * the copy; `tn` products read a transposed in place.
+ */
+interface StepProduct {
+  label: string;
+  ep: EpilogueName;
+  m: number;
+  k: number;
+  n: number;
+}
+
+/** Every product of one `dl.models.mlp` step (784-256-128-10) and one `dl.models.cnn` step, batch 64. */
+export const STEP_PRODUCTS: StepProduct[] = [
+  { label: "mlp h1 x·W (TsdlDense)", ep: "bias_relu", m: 64, k: 784, n: 256 },
+  { label: "mlp h1 dW xᵀ·dy (BatchMatMul, xᵀ copied)", ep: "none", m: 784, k: 64, n: 256 },
+  { label: "mlp h2 x·W (TsdlDense)", ep: "bias_relu", m: 64, k: 256, n: 128 },
+  { label: "mlp h2 dx dy·Wᵀ (BatchMatMul, Wᵀ copied)", ep: "none", m: 64, k: 128, n: 256 },
+  { label: "mlp h2 dW xᵀ·dy (BatchMatMul)", ep: "none", m: 256, k: 64, n: 128 },
+  { label: "mlp/cnn out x·W (TsdlDense)", ep: "bias", m: 64, k: 128, n: 10 },
+  { label: "mlp/cnn out dx dy·Wᵀ (BatchMatMul)", ep: "none", m: 64, k: 10, n: 128 },
+  { label: "mlp/cnn out dW xᵀ·dy (BatchMatMul)", ep: "none", m: 128, k: 64, n: 10 },
+  { label: "cnn conv1 cols·W (Conv2D, im2col)", ep: "none", m: 43264, k: 9, n: 16 },
+  { label: "cnn conv1 dW colsᵀ·dy (BackpropFilter, tn)", ep: "tn_none", m: 9, k: 43264, n: 16 },
+  { label: "cnn conv2 cols·W (Conv2D, im2col)", ep: "none", m: 7744, k: 144, n: 32 },
+  { label: "cnn conv2 dcols dy·Wᵀ (BackpropInput)", ep: "none", m: 7744, k: 32, n: 144 },
+  { label: "cnn conv2 dW colsᵀ·dy (BackpropFilter, colsᵀ copied)", ep: "none", m: 144, k: 7744, n: 32 },
+  { label: "cnn dense x·W (TsdlDense)", ep: "bias_relu", m: 64, k: 800, n: 128 },
+  { label: "cnn dense dx dy·Wᵀ (BatchMatMul)", ep: "none", m: 64, k: 128, n: 800 },
+  { label: "cnn dense dW xᵀ·dy (BatchMatMul)", ep: "none", m: 800, k: 64, n: 128 },
+];
+
+/**
+ * Milliseconds per call of `p` on the current (tsdl wasm) backend's GEMM runner. With one thread,
+ * the process's CPU time per call over `reps` calls: on a shared machine that leaves out the time
+ * the thread waited for a core. With helpers (whose CPU time would add up), the fastest of `reps`
+ * calls timed one by one, a call that had its cores.
+ */
+function timeStepProduct(p: StepProduct, reps: number, oneThread: boolean): number {
+  const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+  const at = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const a = tf.randomNormal([p.m * p.k]);
+  const b = tf.randomNormal([p.k * p.n]);
+  const bias = tf.randomNormal([p.n]);
+  const c = tf.zeros([p.m * p.n]);
+  const runner = parallelGemmFor(backend as never);
+  const lda = p.ep === "tn_none" ? p.m : p.k;
+  const call = () => runner.gemm(p.ep, at(a), at(b), at(c), p.m, p.k, p.n, lda, p.n, p.n, p.ep.startsWith("bias") ? at(bias) : 0);
+  call();
+  let ms = Infinity;
+  if (oneThread) {
+    const t = process.cpuUsage();
+    for (let i = 0; i < reps; i++) call();
+    const used = process.cpuUsage(t);
+    ms = (used.user + used.system) / 1000 / reps;
+  } else {
+    for (let i = 0; i < reps; i++) {
+      const t = performance.now();
+      call();
+      ms = Math.min(ms, performance.now() - t);
+    }
+  }
+  tf.dispose([a, b, bias, c]);
+  return ms;
+}
+
+/** GFLOP/s of every product of one MLP and one CNN training step, on `backends` ([label, name]). */
+async function stepProducts(backends: [string, string][], rounds: number, quick: boolean): Promise<void> {
+  const results = new Rounds();
+  // TSDL_BENCH_UNBLOCKED=1: each product also as it ran before blocking (the in-place kernel).
+  const variants = process.env.TSDL_BENCH_UNBLOCKED === "1" ? [true, false] : [true];
+  for (let r = 0; r < rounds; r++) {
+    for (const p of STEP_PRODUCTS) {
+      const flop = 2 * p.m * p.k * p.n;
+      for (const [label, backend] of backends) {
+        await tf.setBackend(backend);
+        const reps = Math.max(3, Math.round(5e8 / flop / (quick ? 4 : 1)));
+        for (const blocked of variants) {
+          setGemmBlocking({ enabled: blocked });
+          results.add(`${p.label}|${label}${blocked ? "" : " unblocked"}`, timeStepProduct(p, reps, backend.endsWith("-1")));
+        }
+        setGemmBlocking();
+      }
+    }
+  }
+  const columns = backends.flatMap(([label]) => variants.map((blocked) => `${label}${blocked ? "" : " unblocked"}`));
+  const rows = STEP_PRODUCTS.map((p) => {
+    const flop = 2 * p.m * p.k * p.n;
+    const cells = columns.flatMap((c) => {
+      const ms = results.best(`${p.label}|${c}`);
+      return [ms.toFixed(3), (flop / (ms * 1e6)).toFixed(1)];
+    });
+    return [`${p.label} ${p.m}×${p.k}·${p.k}×${p.n}`, (flop / 1e6).toFixed(1), ...cells];
+  });
+  const total = (c: string) => STEP_PRODUCTS.reduce((s, p) => s + results.best(`${p.label}|${c}`), 0);
+  console.log(`\nThe GEMM calls of one training step (tsdl's runner called directly; 1 thread: CPU time per call; 2 threads: the fastest call; ms and GFLOP/s, best of ${rounds} rounds)`);
+  console.log(table(["product (m×k·k×n)", "MFLOP", ...columns.flatMap((c) => [`${c} ms`, "GFLOP/s"])], rows));
+  console.log(columns.map((c) => `${c}: ${total(c).toFixed(2)} ms for all of them`).join("; "));
+}
+
 async function main(): Promise<void> {
   const quick = process.env.TSDL_QUICK === "1";
   const rounds = Number(process.env.TSDL_BENCH_ROUNDS ?? (quick ? 1 : 3));
@@ -71,6 +174,10 @@ async function main(): Promise<void> {
   ];
   if (threads > 1) backends.push(["tsdl wasm (1 thread)", "tsdl-wasm-1"]);
   for (const [, b] of backends) await tf.setBackend(b);
+  // TSDL_BENCH_STEP_ONLY=1: only the table of one training step's products.
+  // TSDL_BENCH_ONE_THREAD=1: that table on one thread only.
+  await stepProducts(backends.slice(process.env.TSDL_BENCH_ONE_THREAD === "1" ? -1 : 1), rounds, quick);
+  if (process.env.TSDL_BENCH_STEP_ONLY === "1") return;
 
   const torchVersion = TorchWorker.available();
   const workers: TorchWorker[] = [];

@@ -6,7 +6,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import { poolSwitch } from "../../src/wasm/threadpool";
-import { parallelGemmFor } from "../../src/wasm/parallel";
+import { parallelGemmFor, type EpilogueName } from "../../src/wasm/parallel";
+import { gemmFor } from "../../src/wasm/gemm";
+import { spawn } from "node:child_process";
 import { installFastDropout, installFusedDense, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
 
 async function main(): Promise<void> {
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
   runner.callerClaims = true;
   const denseHelperBlocks = runner.helperBlocks - denseBefore;
   const denseDiffering = fusedLayer.reduce((p, o, i) => p + o.filter((v, j) => v !== ownLayer[i][j]).length, 0);
+  const loaded = await underLoad(runner);
   await tf.setBackend("cpu");
   const onCpu = convAll();
   let convDiff = 0;
@@ -126,7 +129,55 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
     gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, denseHelperBlocks, denseDiffering, handlers,
+    ...loaded,
   }));
+}
+
+/**
+ * Products of a training step's shapes on tsdl's GEMM with the helper, while three busy-looping
+ * processes (started and stopped here) take the cores from it: every result must have the bits
+ * of the single-threaded unblocked kernel, and nothing may hang.
+ */
+async function underLoad(runner: ReturnType<typeof parallelGemmFor>) {
+  const busy = [0, 1, 2].map(() => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
+  const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
+  const at = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const kernels = gemmFor(backend as never);
+  const shapes: [EpilogueName, number, number, number, boolean][] = [
+    ["bias_relu", 64, 784, 256, false],
+    ["none", 7744, 144, 32, false],
+    ["none", 64, 128, 800, true],
+    ["tn_none", 144, 2000, 32, false],
+  ];
+  const products0 = runner.products;
+  const blocks0 = runner.helperBlocks;
+  let loadedDiffering = 0;
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // let the busy loops start
+    for (let round = 0; round < 8; round++) {
+      for (const [ep, m, k, n, transB] of shapes) {
+        const tn = ep === "tn_none";
+        const a = tf.randomNormal([m * k], 0, 1, "float32", round);
+        const b = tf.randomNormal([k * n], 0, 1, "float32", round + 100);
+        const bias = tf.randomNormal([n], 0, 1, "float32", round + 200);
+        const c = tf.zeros([m * n]);
+        const want = tf.zeros([m * n]);
+        const bt = tf.zeros([k * n]);
+        const lda = tn ? m : k;
+        runner.gemm(ep, at(a), at(b), at(c), m, k, n, lda, transB ? k : n, n, ep.startsWith("bias") ? at(bias) : 0, transB);
+        // The reference: one unblocked call on this thread (b transposed into a copy first).
+        if (transB) kernels.transpose(at(b), at(bt), n, k);
+        kernels.gemm[ep](at(a), at(transB ? bt : b), at(want), m, k, n, lda, n, n, ep.startsWith("bias") ? at(bias) : 0);
+        const got = new Uint32Array(c.dataSync().buffer);
+        const expected = new Uint32Array(want.dataSync().buffer);
+        for (let i = 0; i < got.length; i++) if (got[i] !== expected[i]) loadedDiffering++;
+        tf.dispose([a, b, bias, c, want, bt]);
+      }
+    }
+  } finally {
+    for (const p of busy) p.kill();
+  }
+  return { loadedDiffering, loadedProducts: runner.products - products0, loadedHelperBlocks: runner.helperBlocks - blocks0 };
 }
 
 main().catch((err) => {

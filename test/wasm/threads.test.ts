@@ -27,6 +27,9 @@ interface Report {
   denseHelperBlocks: number;
   denseDiffering: number;
   handlers: number;
+  loadedDiffering: number;
+  loadedProducts: number;
+  loadedHelperBlocks: number;
 }
 
 const reports = new Map<string, Report>();
@@ -75,6 +78,13 @@ test("two threads: a dense ReLU layer with dropout in training, fused, gives tfj
   const report = runChild("2");
   assert.ok(report.denseHelperBlocks >= 4, `the helper ran ${report.denseHelperBlocks} blocks of the layer's products`);
   assert.equal(report.denseDiffering, 0, "values of the loss and gradients that differ from tfjs's unfused ops");
+});
+
+test("two threads on a machine made busy: blocked products with the helper keep the single-threaded bits, and nothing hangs", () => {
+  const report = runChild("2");
+  assert.ok(report.loadedProducts >= 1, `no product ran in parallel under load (${report.loadedProducts})`);
+  assert.ok(report.loadedHelperBlocks >= 1, `the helper ran ${report.loadedHelperBlocks} blocks under load`);
+  assert.equal(report.loadedDiffering, 0, "values of the products under load that differ from one unblocked single-threaded call");
 });
 
 test("one thread: the single-threaded SIMD build", () => {
