@@ -4,6 +4,7 @@
  * wasm backend (one thread per core) in interleaved rounds: dropout's forward (mask and
  * multiply; tfjs draws the mask in JavaScript), ReLU's gradient (tfjs: Step, Cast, Multiply), a
  * dense ReLU layer's forward and backward (tfjs: BatchMatMul, Add, Relu and their gradients),
+ * softmax cross-entropy forward and backward on [64,10] logits (loss.ts; tfjs: ~23 small kernels),
  * and what one kernel costs through tfjs's engine when it does no work (a shared `Identity`),
  * plain and while gradients are recorded. Prints µs per call (best round), and GB/s or GFLOP/s.
  *
@@ -11,7 +12,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  defaultWasmThreads, installFastDropout, installFusedDense, registerWasmVariant, RELU_GRAD_KERNEL, uninstallFastDropout, uninstallFusedDense,
+  defaultWasmThreads, installFastDropout, installFusedDense, installFusedLoss, registerWasmVariant, RELU_GRAD_KERNEL, uninstallFastDropout,
+  uninstallFusedDense, uninstallFusedLoss,
 } from "../../src/wasm";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 
@@ -30,11 +32,13 @@ interface Case {
 function tfjsOwn<T>(f: () => T): T {
   uninstallFastDropout();
   uninstallFusedDense();
+  uninstallFusedLoss();
   try {
     return f();
   } finally {
     installFastDropout();
     installFusedDense();
+    installFusedLoss();
   }
 }
 
@@ -61,6 +65,10 @@ async function main(): Promise<void> {
   const wv = tf.variable(w, true, "bench-w");
   const bv = tf.variable(b, true, "bench-b");
   const denseFlops = 2 * 2 * 64 * 784 * 256;
+  // The loss of a batch and its gradient for the logits, as a training step takes them.
+  const logits = tf.randomNormal([64, 10], 0, 3, "float32", 7);
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => (i * 7) % 10), "int32"), 10).toFloat();
+  const loss = () => tf.grad((l: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, l))(logits);
   const chain = 200;
   const emptyPlain = () => tf.tidy(() => {
     let t = h2;
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
     { label: "dropout forward [64,128]", reps: 20, bytes: 64 * 128 * 4 * 3, tfjs: () => tfjsOwn(dropout(h2)), tsdl: dropout(h2) },
     { label: "ReLU gradient [64,256]", reps: 50, bytes: 64 * 256 * 4 * 3, tfjs: reluGradTfjs, tsdl: reluGradTsdl },
     { label: "dense 784→256 ReLU, forward + backward (dW, db)", reps: 5, flops: denseFlops, tfjs: () => tfjsOwn(dense), tsdl: dense },
+    { label: "softmax cross-entropy [64,10], forward + backward", reps: 20, tfjs: () => tfjsOwn(loss), tsdl: loss },
     { label: `an empty kernel (Identity), per call, ${chain} in a row`, reps: 5, tfjs: emptyPlain, tsdl: emptyPlain },
     { label: "the same while gradients are recorded (forward + backward)", reps: 5, tfjs: emptyRecorded, tsdl: emptyRecorded },
   ];
