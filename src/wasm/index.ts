@@ -6,7 +6,8 @@
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
  * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
- * training too (dense.ts), softmax cross-entropy and its gradient as two kernels (loss.ts), convolutions and max-pooling's gradient as im2col
+ * training too (dense.ts), softmax cross-entropy and its gradient as two kernels (loss.ts), the tape's saved tensors kept
+ * without an engine call each (tape.ts), convolutions and max-pooling's gradient as im2col
  * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
@@ -22,6 +23,7 @@ import { adamConfig, installFusedAdam } from "./adam";
 import { dropoutConfigs, installFastDropout } from "./dropout";
 import { denseConfig, installFusedDense } from "./dense";
 import { installFusedLoss, lossConfigs } from "./loss";
+import { installLeanTape } from "./tape";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -42,6 +44,7 @@ export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam, setAdamInPlace } from "./adam";
 export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
+export { installLeanTape, uninstallLeanTape } from "./tape";
 export { SOFTMAX_CE_GRAD_KERNEL, SOFTMAX_CE_KERNEL, installFusedLoss, lossConfigs, uninstallFusedLoss } from "./loss";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
@@ -94,6 +97,7 @@ export function registerTsdlKernels(backendName = "wasm"): void {
   installFastDropout();
   installFusedDense();
   installFusedLoss();
+  installLeanTape();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -165,6 +169,7 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
     installFastDropout();
     installFusedDense();
     installFusedLoss();
+    installLeanTape();
     for (const config of tsdlWasmKernels(name)) {
       if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);
