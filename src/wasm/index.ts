@@ -7,7 +7,8 @@
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
  * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
  * training too (dense.ts), softmax cross-entropy and its gradient as two kernels (loss.ts), the tape's saved tensors kept
- * without an engine call each (tape.ts), convolutions and max-pooling's gradient as im2col
+ * without an engine call each (tape.ts), the binary element-wise kernels without Emscripten's
+ * `ccall` (binary.ts), convolutions and max-pooling's gradient as im2col
  * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
@@ -24,6 +25,7 @@ import { dropoutConfigs, installFastDropout } from "./dropout";
 import { denseConfig, installFusedDense } from "./dense";
 import { installFusedLoss, lossConfigs } from "./loss";
 import { installLeanTape } from "./tape";
+import { binaryConfigs } from "./binary";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -45,6 +47,7 @@ export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam, setAdamInPlace } from "./adam";
 export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
 export { installLeanTape, uninstallLeanTape } from "./tape";
+export { binaryConfigs } from "./binary";
 export { SOFTMAX_CE_GRAD_KERNEL, SOFTMAX_CE_KERNEL, installFusedLoss, lossConfigs, uninstallFusedLoss } from "./loss";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
@@ -84,6 +87,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     ...dropoutConfigs(backendName),
     denseConfig(backendName),
     ...lossConfigs(backendName),
+    ...binaryConfigs(backendName, shippedKernel),
   ];
 }
 
