@@ -18,7 +18,10 @@
  * values over the old ones instead of into three fresh buffers that `assign` then swaps in. Each
  * element is read before it is written, so the numbers are the same; what goes is three
  * allocations and frees of the weight's size per weight per step, and the cache misses of writing
- * to fresh memory. Anything that shares a buffer (say a `clone()` kept for early stopping) gets
+ * to fresh memory. The updated buffers get new tensor ids in the backend's C++ registry (as a
+ * fresh allocation would): XNNPACK's products and convolutions cache their repacked weights by
+ * tensor id, and would otherwise go on multiplying by the old weights (test/wasm/matmul.test.ts's
+ * XNNPACK Adam test caught that). Anything that shares a buffer (say a `clone()` kept for early stopping) gets
  * the fresh-output path and so keeps the old values, as with tfjs's own update. The per-step
  * scalars (1 − β1ᵗ, 1 − β2ᵗ and βᵗ·β) are computed in float32 in JavaScript, with tfjs's
  * operations, and uploaded instead of being four scalar kernels with four scalar uploads.
@@ -30,9 +33,25 @@ import { gemmFor } from "./gemm";
 export const ADAM_KERNEL = "TsdlAdamUpdate";
 
 interface WasmBackend {
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
+  wasm: {
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory?: WebAssembly.Memory };
+    tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; refCount: number } | undefined };
+  dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/**
+ * Gives a buffer written in place a new id in the C++ registry (the memory stays): what was
+ * cached for the old id (XNNPACK's packed weights) is dropped with it, as for a freed tensor.
+ */
+function renew(b: WasmBackend, t: tf.TensorInfo, size: number): void {
+  const entry = b.dataIdMap.get(t.dataId)!;
+  b.wasm.tfjs.disposeData(entry.id);
+  entry.id = b.dataIdNextNumber++;
+  b.wasm.tfjs.registerTensor(entry.id, size, entry.memoryOffset);
 }
 
 /**
@@ -52,7 +71,9 @@ const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     at(oneMinusAccBeta1), at(oneMinusAccBeta2),
     beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate,
   );
-  return inPlace ? [] : outs;
+  if (!inPlace) return outs;
+  for (const t of outs) renew(b, t, count);
+  return [];
 };
 
 /** The fused Adam kernel, for a backend built on tfjs-backend-wasm. */
