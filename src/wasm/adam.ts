@@ -12,6 +12,19 @@
  * wrapper runs the fused kernel, and everywhere else (cpu, tfjs-node, wasm without tsdl's
  * kernels) it calls tfjs's own method untouched. Everything else about the optimizer — its
  * moment variables and their names, `accBeta1/2`, iterations, weights saving — is tfjs's.
+ *
+ * In place: when nothing else holds a weight's or its moments' buffers (the wasm backend's
+ * reference count is 1: no clone, reshape or saved copy shares them), the kernel writes the new
+ * values over the old ones instead of into three fresh buffers that `assign` then swaps in. Each
+ * element is read before it is written, so the numbers are the same; what goes is three
+ * allocations and frees of the weight's size per weight per step, and the cache misses of writing
+ * to fresh memory. The updated buffers get new tensor ids in the backend's C++ registry (as a
+ * fresh allocation would): XNNPACK's products and convolutions cache their repacked weights by
+ * tensor id, and would otherwise go on multiplying by the old weights (test/wasm/matmul.test.ts's
+ * XNNPACK Adam test caught that). Anything that shares a buffer (say a `clone()` kept for early stopping) gets
+ * the fresh-output path and so keeps the old values, as with tfjs's own update. The per-step
+ * scalars (1 − β1ᵗ, 1 − β2ᵗ and βᵗ·β) are computed in float32 in JavaScript, with tfjs's
+ * operations, and uploaded instead of being four scalar kernels with four scalar uploads.
  */
 import * as tf from "@tensorflow/tfjs";
 import { gemmFor } from "./gemm";
@@ -20,16 +33,37 @@ import { gemmFor } from "./gemm";
 export const ADAM_KERNEL = "TsdlAdamUpdate";
 
 interface WasmBackend {
-  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  wasm: {
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory?: WebAssembly.Memory };
+    tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void };
+  };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; refCount: number } | undefined };
+  dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
+/**
+ * Gives a buffer written in place a new id in the C++ registry (the memory stays): what was
+ * cached for the old id (XNNPACK's packed weights) is dropped with it, as for a freed tensor.
+ */
+function renew(b: WasmBackend, t: tf.TensorInfo, size: number): void {
+  const entry = b.dataIdMap.get(t.dataId)!;
+  b.wasm.tfjs.disposeData(entry.id);
+  entry.id = b.dataIdNextNumber++;
+  b.wasm.tfjs.registerTensor(entry.id, size, entry.memoryOffset);
+}
+
+/**
+ * Inputs value, m, v, gradient and the two 1 − βᵗ scalars; attrs the hyper-parameters and
+ * `inPlace`: without it, outputs the new value, m and v; with it, writes them over value, m and v
+ * (the caller has checked that nothing else shares those buffers) and outputs nothing.
+ */
 const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { value, m, v, gradient, oneMinusAccBeta1, oneMinusAccBeta2 } = inputs as unknown as Record<string, tf.TensorInfo>;
-  const { beta1, beta2, epsilon, learningRate } = attrs as unknown as Record<string, number>;
+  const { beta1, beta2, epsilon, learningRate, inPlace } = attrs as unknown as Record<string, number>;
   const b = backend as unknown as WasmBackend;
-  const outs = [b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32")];
+  const outs = inPlace ? [value, m, v] : [b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32")];
   const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
   const count = value.shape.reduce((p, d) => p * d, 1);
   gemmFor(b).adam(
@@ -37,7 +71,9 @@ const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     at(oneMinusAccBeta1), at(oneMinusAccBeta2),
     beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate,
   );
-  return outs;
+  if (!inPlace) return outs;
+  for (const t of outs) renew(b, t, count);
+  return [];
 };
 
 /** The fused Adam kernel, for a backend built on tfjs-backend-wasm. */
@@ -81,12 +117,33 @@ export function installFusedAdam(): void {
   };
 }
 
+let inPlaceEnabled = true;
+
+/** Turns the in-place update on or off (default on; off only for benchmarks that compare); returns the previous setting. */
+export function setAdamInPlace(enabled: boolean): boolean {
+  const was = inPlaceEnabled;
+  inPlaceEnabled = enabled;
+  return was;
+}
+
+/** Whether the kernel may write over these tensors: distinct buffers that nothing else shares. */
+function ownsBuffers(tensors: tf.Tensor[]): boolean {
+  if (!inPlaceEnabled) return false;
+  const b = tf.backend() as unknown as Partial<WasmBackend>;
+  if (!b.dataIdMap) return false;
+  const ids = new Set(tensors.map((t) => t.dataId));
+  return ids.size === tensors.length && tensors.every((t) => b.dataIdMap!.get(t.dataId)?.refCount === 1);
+}
+
 /** tfjs 4.22's AdamOptimizer.applyGradients, with the per-weight update in one kernel. */
 function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): void {
   const varNames = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
   tf.tidy(() => {
-    const oneMinusAccBeta1 = tf.sub(1, opt.accBeta1);
-    const oneMinusAccBeta2 = tf.sub(1, opt.accBeta2);
+    // tfjs's sub(1, βᵗ) and mul(βᵗ, β) in float32, without their kernels.
+    const accBeta1 = opt.accBeta1.dataSync()[0];
+    const accBeta2 = opt.accBeta2.dataSync()[0];
+    const oneMinusAccBeta1 = tf.scalar(Math.fround(1 - accBeta1));
+    const oneMinusAccBeta2 = tf.scalar(Math.fround(1 - accBeta2));
     varNames.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       const trainable = false;
@@ -102,10 +159,15 @@ function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): 
       const secondMoment = opt.accumulatedSecondMoment[i].variable;
       const tensors = [value, firstMoment, secondMoment, gradient];
       if (tensors.every((t) => t.dtype === "float32" && t.size === value.size)) {
+        const attrs = { beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon, learningRate: opt.learningRate };
+        if (ownsBuffers([value, firstMoment, secondMoment]) && !tensors.slice(0, 3).some((t) => t.dataId === gradient.dataId)) {
+          tf.engine().runKernel(ADAM_KERNEL, { value, m: firstMoment, v: secondMoment, gradient, oneMinusAccBeta1, oneMinusAccBeta2 }, { ...attrs, inPlace: 1 });
+          return;
+        }
         const [newValue, newFirstMoment, newSecondMoment] = tf.engine().runKernel(
           ADAM_KERNEL,
           { value, m: firstMoment, v: secondMoment, gradient, oneMinusAccBeta1, oneMinusAccBeta2 },
-          { beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon, learningRate: opt.learningRate },
+          { ...attrs, inPlace: 0 },
         ) as tf.Tensor[];
         firstMoment.assign(newFirstMoment);
         secondMoment.assign(newSecondMoment);
@@ -122,8 +184,8 @@ function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): 
       const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), opt.epsilon)), -opt.learningRate), value);
       value.assign(newValue);
     });
-    opt.accBeta1.assign(tf.mul(opt.accBeta1, opt.beta1));
-    opt.accBeta2.assign(tf.mul(opt.accBeta2, opt.beta2));
+    opt.accBeta1.assign(tf.scalar(Math.fround(accBeta1 * Math.fround(opt.beta1))));
+    opt.accBeta2.assign(tf.scalar(Math.fround(accBeta2 * Math.fround(opt.beta2))));
   });
   opt.incrementIterations();
 }

@@ -6,7 +6,9 @@
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
  * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
- * training too (dense.ts), convolutions and max-pooling's gradient as im2col
+ * training too (dense.ts), softmax cross-entropy and its gradient as two kernels (loss.ts), the tape's saved tensors kept
+ * without an engine call each (tape.ts), the binary element-wise kernels without Emscripten's
+ * `ccall` (binary.ts), convolutions and max-pooling's gradient as im2col
  * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
@@ -21,6 +23,9 @@ import { gemmModuleBytes } from "./gemm";
 import { adamConfig, installFusedAdam } from "./adam";
 import { dropoutConfigs, installFastDropout } from "./dropout";
 import { denseConfig, installFusedDense } from "./dense";
+import { installFusedLoss, lossConfigs } from "./loss";
+import { installLeanTape } from "./tape";
+import { binaryConfigs } from "./binary";
 import { pooledConvolutionConfigs } from "./threadpool";
 import { CONV_KERNELS, convolutionConfigs } from "./conv";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
@@ -39,8 +44,11 @@ export { fastMatMulConfigs, setXnnpackMinFlops, XNNPACK_MIN_FLOPS } from "./matm
 export { sharedCastConfig, sharedIdentityConfig } from "./identity";
 export { sqrtConfig } from "./elementwise";
 export { indexingConfigs } from "./indexing";
-export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
+export { ADAM_KERNEL, adamConfig, installFusedAdam, setAdamInPlace } from "./adam";
 export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
+export { installLeanTape, uninstallLeanTape } from "./tape";
+export { binaryConfigs } from "./binary";
+export { SOFTMAX_CE_GRAD_KERNEL, SOFTMAX_CE_KERNEL, installFusedLoss, lossConfigs, uninstallFusedLoss } from "./loss";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
 export { CONV_KERNELS, convolutionConfigs } from "./conv";
 export { ensureTrainingKernels } from "./backprop-filter";
@@ -78,6 +86,8 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
     adamConfig(backendName),
     ...dropoutConfigs(backendName),
     denseConfig(backendName),
+    ...lossConfigs(backendName),
+    ...binaryConfigs(backendName, shippedKernel),
   ];
 }
 
@@ -90,6 +100,8 @@ export function registerTsdlKernels(backendName = "wasm"): void {
   installFusedAdam();
   installFastDropout();
   installFusedDense();
+  installFusedLoss();
+  installLeanTape();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -160,6 +172,8 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
     installFusedAdam();
     installFastDropout();
     installFusedDense();
+    installFusedLoss();
+    installLeanTape();
     for (const config of tsdlWasmKernels(name)) {
       if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const rows = [...totals].sort((a, b) => med(b[1].ms) - med(a[1].ms));
   const sum = rows.reduce((p, [, e]) => p + med(e.ms), 0);
   console.log(`dl.models.${kind} training step, batch 64, Adam: ${stepMs.toFixed(1)} ms/step unprofiled; kernels' medians sum to ${sum.toFixed(1)} ms/step (${(profiled / steps).toFixed(1)} ms/step profiled); ${loadLine()}`);
+  console.log(`outside the kernels (tfjs's engine and tape, tfjs-layers, tsdl's JavaScript, waits): ${(stepMs - sum).toFixed(1)} ms/step, ${((100 * (stepMs - sum)) / stepMs).toFixed(0)}% of the unprofiled step; ${rows.reduce((p, [, e]) => p + e.calls, 0)} kernel calls per step`);
   console.log(
     table(
       ["kernel and input shapes", "ms/step (median)", "calls/step", "% of kernels", "MFLOP", "GFLOP/s"],

@@ -4,14 +4,17 @@
  * wasm backend (one thread per core) in interleaved rounds: dropout's forward (mask and
  * multiply; tfjs draws the mask in JavaScript), ReLU's gradient (tfjs: Step, Cast, Multiply), a
  * dense ReLU layer's forward and backward (tfjs: BatchMatMul, Add, Relu and their gradients),
+ * softmax cross-entropy forward and backward on [64,10] logits (loss.ts; tfjs: ~23 small kernels),
  * and what one kernel costs through tfjs's engine when it does no work (a shared `Identity`),
- * plain and while gradients are recorded. Prints µs per call (best round), and GB/s or GFLOP/s.
+ * plain and while gradients are recorded, and a recorded Multiply with tfjs's saved-input clones
+ * and with tape.ts's. Prints µs per call (best round), and GB/s or GFLOP/s.
  *
  * Run: `npm run bench -- mlp-kernels` (TSDL_BENCH_ROUNDS=N rounds, default 7; TSDL_QUICK=1: 3).
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  defaultWasmThreads, installFastDropout, installFusedDense, registerWasmVariant, RELU_GRAD_KERNEL, uninstallFastDropout, uninstallFusedDense,
+  defaultWasmThreads, installFastDropout, installFusedDense, installFusedLoss, registerWasmVariant, RELU_GRAD_KERNEL, uninstallFastDropout,
+  uninstallFusedDense, uninstallFusedLoss, installLeanTape, uninstallLeanTape,
 } from "../../src/wasm";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 
@@ -30,11 +33,15 @@ interface Case {
 function tfjsOwn<T>(f: () => T): T {
   uninstallFastDropout();
   uninstallFusedDense();
+  uninstallFusedLoss();
+  uninstallLeanTape();
   try {
     return f();
   } finally {
     installFastDropout();
     installFusedDense();
+    installFusedLoss();
+    installLeanTape();
   }
 }
 
@@ -61,6 +68,10 @@ async function main(): Promise<void> {
   const wv = tf.variable(w, true, "bench-w");
   const bv = tf.variable(b, true, "bench-b");
   const denseFlops = 2 * 2 * 64 * 784 * 256;
+  // The loss of a batch and its gradient for the logits, as a training step takes them.
+  const logits = tf.randomNormal([64, 10], 0, 3, "float32", 7);
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => (i * 7) % 10), "int32"), 10).toFloat();
+  const loss = () => tf.grad((l: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, l))(logits);
   const chain = 200;
   const emptyPlain = () => tf.tidy(() => {
     let t = h2;
@@ -71,16 +82,25 @@ async function main(): Promise<void> {
     for (let i = 0; i < chain; i++) t = tf.engine().runKernel(tf.Identity, { x: t }) as tf.Tensor;
     return t;
   })(h2);
+  // A kernel whose gradient keeps both inputs (as dropout's Multiply does), recorded.
+  const small = tf.randomNormal([64, 10], 1, 0.01, "float32", 8);
+  const factor = tf.randomNormal([64, 10], 1, 0.01, "float32", 9);
+  const savingRecorded = () => tf.grad((t: tf.Tensor) => {
+    for (let i = 0; i < chain; i++) t = tf.mul(t, factor);
+    return t;
+  })(small);
 
   const CASES: Case[] = [
     { label: "dropout forward [64,256] (mask + multiply)", reps: 20, bytes: 64 * 256 * 4 * 3, tfjs: () => tfjsOwn(dropout(h1)), tsdl: dropout(h1) },
     { label: "dropout forward [64,128]", reps: 20, bytes: 64 * 128 * 4 * 3, tfjs: () => tfjsOwn(dropout(h2)), tsdl: dropout(h2) },
     { label: "ReLU gradient [64,256]", reps: 50, bytes: 64 * 256 * 4 * 3, tfjs: reluGradTfjs, tsdl: reluGradTsdl },
     { label: "dense 784→256 ReLU, forward + backward (dW, db)", reps: 5, flops: denseFlops, tfjs: () => tfjsOwn(dense), tsdl: dense },
+    { label: "softmax cross-entropy [64,10], forward + backward", reps: 20, tfjs: () => tfjsOwn(loss), tsdl: loss },
     { label: `an empty kernel (Identity), per call, ${chain} in a row`, reps: 5, tfjs: emptyPlain, tsdl: emptyPlain },
     { label: "the same while gradients are recorded (forward + backward)", reps: 5, tfjs: emptyRecorded, tsdl: emptyRecorded },
+    { label: "Multiply [64,10] recorded, per call (2 saved inputs; tfjs's clones vs tape.ts)", reps: 5, tfjs: () => tfjsOwn(savingRecorded), tsdl: savingRecorded },
   ];
-  const perCall = (c: Case) => (c.label.startsWith("an empty") || c.label.startsWith("the same") ? chain : 1);
+  const perCall = (c: Case) => (c.label.startsWith("an empty") || c.label.startsWith("the same") || c.label.startsWith("Multiply") ? chain : 1);
 
   const results = new Rounds();
   for (let r = 0; r <= rounds; r++) {

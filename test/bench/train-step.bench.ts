@@ -5,7 +5,9 @@
  * with tsdl's assembled Conv2DBackpropFilter, which it lacks), on tsdl's wasm (tsdl's kernels,
  * one thread per core; what `initBackend()` picks where tfjs-node is absent) and on tsdl's wasm
  * with one thread, and on tsdl's wasm with tfjs's own dropout, ReLU gradient and dense layers
- * (tsdl before its fused MLP kernels, a before/after in the same run); and on PyTorch (Debian's python3-torch) in the same run when it imports, with
+ * (tsdl before its fused MLP kernels, a before/after in the same run), and on tsdl's wasm with
+ * tfjs's own loss, tape saving and fresh-buffer Adam (before loss.ts, tape.ts and the in-place
+ * update: the step's work outside its big kernels, a before/after too); and on PyTorch (Debian's python3-torch) in the same run when it imports, with
  * 1 thread and with 2 threads under OMP_WAIT_POLICY=PASSIVE, its settings printed (BLAS library
  * mapped, malloc thresholds). All candidates of a model run in interleaved rounds, so a busy
  * moment on the shared machine hits all of them; the table shows the best and the median round,
@@ -16,7 +18,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedDense, registerWasmVariant, uninstallFastDropout, uninstallFusedDense,
+  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedDense, installFusedLoss, installLeanTape, registerWasmVariant,
+  setAdamInPlace, uninstallFastDropout, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
 } from "../../src/wasm";
 import { cnn } from "../../src/models";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
@@ -55,10 +58,28 @@ async function withoutMlpKernels<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true): Promise<Candidate> {
+/** Runs `f` with tfjs's own loss, tape saving and Adam buffers (tsdl before loss.ts, tape.ts and the in-place update). */
+async function withoutStepSavings<T>(f: () => Promise<T>): Promise<T> {
+  uninstallFusedLoss();
+  uninstallLeanTape();
+  setAdamInPlace(false);
+  try {
+    return await f();
+  } finally {
+    installFusedLoss();
+    installLeanTape();
+    setAdamInPlace(true);
+  }
+}
+
+async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true, stepSavings = true): Promise<Candidate> {
   if (!mlpKernels) {
     const c = await withoutMlpKernels(() => tfjsCandidate(kind, label, backend, steps));
     return { ...c, run: (n) => withoutMlpKernels(() => c.run(n)) };
+  }
+  if (!stepSavings) {
+    const c = await withoutStepSavings(() => tfjsCandidate(kind, label, backend, steps));
+    return { ...c, run: (n) => withoutStepSavings(() => c.run(n)) };
   }
   await tf.setBackend(backend);
   const model = build(kind);
@@ -127,6 +148,8 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   // The same backend with tfjs's own dropout, ReLU gradient and dense layers: tsdl before its
   // fused MLP kernels (src/wasm/dropout.ts, dense.ts), for a before/after in one run.
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's dropout and dense (before)`, "tsdl-wasm", steps(quick ? 30 : 100), false));
+  // The same backend with tfjs's own loss, tape saving and Adam buffers (src/wasm/loss.ts, tape.ts, adam.ts's in-place update).
+  candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's loss, tape and Adam buffers (before)`, "tsdl-wasm", steps(quick ? 30 : 100), true, false));
   const command = kind === "mlp" ? "step" : "cnn";
   for (const w of workers) {
     await w.ms(`${command} ${kind === "cnn" ? 10 : 100}`);

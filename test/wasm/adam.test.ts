@@ -76,3 +76,34 @@ test("other hyper-parameters too (learning rate, betas, epsilon)", async () => {
   const cpu = await run("cpu", false, opts);
   wasm.weights.forEach((w, i) => assert.deepEqual([...w], [...cpu.weights[i]], `weight ${i}`));
 });
+
+/** Five steps on wasm with variables that own their buffers (their initial tensors disposed). */
+async function runOwned(keepClones: boolean): Promise<{ weights: Float32Array[]; clones: Float32Array[]; moved: boolean[] }> {
+  await tf.setBackend("wasm");
+  const vars = initial.map((v, i) => tf.tidy(() => tf.variable(tf.tensor(v, shapes[i]), true, `owned${keepClones}${i}`)));
+  const opt = tf.train.adam(0.01);
+  const clones = keepClones ? vars.map((v) => v.clone()) : [];
+  const dataIds = vars.map((v) => v.dataId);
+  for (const step of gradients) {
+    const grads = step.map((g, i) => tf.tensor(g, shapes[i]));
+    opt.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, grads[i]])) as unknown as Parameters<typeof opt.applyGradients>[0]);
+    tf.dispose(grads);
+  }
+  const result = { weights: vars.map((v) => v.dataSync() as Float32Array), clones: clones.map((c) => c.dataSync() as Float32Array), moved: vars.map((v, i) => v.dataId !== dataIds[i]) };
+  opt.dispose();
+  tf.dispose([...vars, ...clones]);
+  return result;
+}
+
+test("weights that own their buffers are updated in place, to the same bits as cpu's; a clone keeps the old values", async () => {
+  const cpu = await run("cpu", false);
+  const before = tf.memory().numTensors;
+  const owned = await runOwned(false);
+  assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+  assert.deepEqual(owned.moved, shapes.map(() => false), "updated in place (the same buffers)");
+  owned.weights.forEach((w, i) => assert.deepEqual([...w], [...cpu.weights[i]], `weight ${i} [${shapes[i]}]`));
+  const cloned = await runOwned(true);
+  assert.deepEqual(cloned.moved, shapes.map(() => true), "a shared buffer is not written over");
+  cloned.weights.forEach((w, i) => assert.deepEqual([...w], [...cpu.weights[i]], `weight ${i} with a clone held`));
+  cloned.clones.forEach((c, i) => assert.deepEqual([...c], [...initial[i]], `the clone of weight ${i} keeps its values`));
+});
