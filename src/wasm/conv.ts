@@ -29,6 +29,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { gemmFor } from "./gemm";
 import { parallelGemmFor } from "./parallel";
+import { directConvFor } from "./conv-direct";
 
 /** The subset of tfjs-backend-wasm's `BackendWasm` that these kernels use. */
 interface WasmBackend {
@@ -123,6 +124,47 @@ function columns(backend: WasmBackend, x: tf.TensorInfo, g: Geometry, temps: Tem
   return cols;
 }
 
+let direct = true;
+
+/**
+ * Whether single-channel convolutions (a first layer on grey images) take the direct kernels
+ * (conv-direct.ts) instead of the im2col product: on by default; off only to compare the two
+ * (test/bench/conv-kernels.bench.ts). Both give the same bits.
+ */
+export function setDirectConvolutions(on: boolean): void {
+  direct = on;
+}
+
+/** Whether the direct single-channel kernels apply. */
+function directCase(g: Geometry): boolean {
+  return direct && g.c === 1;
+}
+
+/**
+ * x as the direct kernels read it: [n, hp, wp] covering every window, x itself where the windows
+ * lie inside it, else a zero-padded copy (so padding zeros are multiplied, as im2col's are).
+ */
+function windowsOf(backend: WasmBackend, x: tf.TensorInfo, g: Geometry, temps: Temps): { ptr: number; hp: number; wp: number } {
+  const hp = (g.oh - 1) * g.sh + g.kh;
+  const wp = (g.ow - 1) * g.sw + g.kw;
+  if (g.top === 0 && g.left === 0 && hp <= g.h && wp <= g.w) return { ptr: at(backend, x), hp: g.h, wp: g.w };
+  const ptr = temps.alloc(g.n * hp * wp);
+  const mem = heap(backend);
+  const dst = ptr / 4;
+  const src = at(backend, x) / 4;
+  mem.fill(0, dst, dst + g.n * hp * wp);
+  const x0 = Math.max(0, -g.left);
+  const x1 = Math.min(g.w, wp - g.left);
+  for (let b = 0; b < g.n; b++) {
+    for (let iy = Math.max(0, -g.top); iy < Math.min(g.h, hp - g.top); iy++) {
+      if (x1 <= x0) continue;
+      const from = src + (b * g.h + iy) * g.w;
+      mem.copyWithin(dst + (b * hp + iy + g.top) * wp + x0 + g.left, from + x0, from + x1);
+    }
+  }
+  return { ptr, hp, wp };
+}
+
 /** The shipped kernel handles what these do not: dilations, NCHW, other dtypes. */
 function supported(info: tf.backend_util.Conv2DInfo, dataFormat: string | undefined, ...ts: tf.TensorInfo[]): boolean {
   return info.dilationHeight === 1 && info.dilationWidth === 1 && (dataFormat ?? "NHWC") === "NHWC" && ts.every((t) => t.dtype === "float32");
@@ -148,6 +190,11 @@ function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tensor
   }
   const temps = new Temps(backend);
   try {
+    if (directCase(g)) {
+      const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
+      directConvFor(backend).forward.none(ptr, at(backend, filter), at(backend, out), 0, g.n, hp, wp, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.o);
+      return out;
+    }
     const cols = columns(backend, x, g, temps, p * k);
     parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
     return out;
@@ -211,6 +258,11 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   }
   const temps = new Temps(backend);
   try {
+    if (directCase(g)) {
+      const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
+      directConvFor(backend).filterGradient(ptr, at(backend, dy), at(backend, dw), g.n, hp, wp, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.o);
+      return dw;
+    }
     const cols = columns(backend, x, g, temps, p * k);
     // dW [k, o] = colsᵀ · dy. With short rows (k ≤ 16: the first layer's 3×3×1) cols is read
     // transposed in place; longer rows are copied transposed first (SIMD 4×4 blocks), as reading

@@ -42,7 +42,7 @@ export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
 export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
-export { CONV_KERNELS, convolutionConfigs } from "./conv";
+export { CONV_KERNELS, convolutionConfigs, setDirectConvolutions } from "./conv";
 export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
 

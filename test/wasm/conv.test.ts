@@ -7,8 +7,8 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { convolutionConfigs, CONV_KERNELS, ensureTrainingKernels, registerTsdlKernels, unregisterTsdlKernels } from "../../src/wasm";
-import { assertClose, randn, runOn, type Values } from "../helpers/compare-backends";
+import { convolutionConfigs, CONV_KERNELS, ensureTrainingKernels, registerTsdlKernels, setDirectConvolutions, unregisterTsdlKernels } from "../../src/wasm";
+import { assertBits, assertClose, randn, runOn, type Values } from "../helpers/compare-backends";
 
 const rand = randn(20261201);
 const values = (...shape: number[]): Values => ({ shape, data: rand(shape.reduce((p, d) => p * d, 1)) });
@@ -50,6 +50,12 @@ const convCases: ConvCase[] = [
   { x: [1, 4, 4, 3], f: [4, 4, 3, 2], strides: 1, pad: "valid" },
   // dl.models.cnn's two layers at batch 4 (the parallel GEMM's sizes at batch 64).
   { x: [4, 28, 28, 1], f: [3, 3, 1, 16], strides: 1, pad: "valid" },
+  // One input channel: the direct kernels (conv-direct.ts), every channel block (16, 4, single).
+  { x: [1, 9, 8, 1], f: [3, 3, 1, 21], strides: 2, pad: "same" },
+  { x: [2, 7, 9, 1], f: [2, 5, 1, 3], strides: [1, 2], pad: 1 },
+  { x: [1, 6, 6, 1], f: [4, 4, 1, 32], strides: 3, pad: "same" },
+  { x: [3, 5, 5, 1], f: [1, 1, 1, 5], strides: 1, pad: "valid" },
+  { x: [1, 8, 7, 1], f: [3, 2, 1, 7], strides: 1, pad: "valid" },
   { x: [4, 13, 13, 16], f: [3, 3, 16, 32], strides: 1, pad: "valid" },
 ];
 
@@ -69,6 +75,38 @@ for (const c of convCases) {
     const got = await runOn("wasm", [x, f, w], run);
     assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), ids, "every temporary buffer freed");
     assertClose(got, await runOn("cpu", [x, f, w], run), JSON.stringify(c), 5e-5);
+  });
+}
+
+// The direct single-channel kernels sum the same products in the same order as the im2col
+// product on tsdl's GEMM: the same bits, so seeded CNN runs repeat exactly.
+const directCases: ConvCase[] = [
+  { x: [64, 28, 28, 1], f: [3, 3, 1, 16], strides: 1, pad: "valid" },
+  { x: [2, 9, 8, 1], f: [3, 3, 1, 5], strides: 2, pad: "same" },
+  { x: [1, 7, 7, 1], f: [5, 2, 1, 7], strides: [1, 2], pad: 1 },
+  { x: [2, 10, 10, 1], f: [4, 4, 1, 21], strides: 3, pad: "same" },
+];
+for (const c of directCases) {
+  test(`single-channel conv2d x [${c.x}] filter [${c.f}] strides ${c.strides} pad ${c.pad}: the direct kernels give the im2col product's bits`, async () => {
+    const x = values(...c.x);
+    const f = values(...c.f);
+    const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad).shape);
+    const w = values(...outShape);
+    const run = (xt: tf.Tensor, ft: tf.Tensor, wt: tf.Tensor) => {
+      const y = tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.strides, c.pad);
+      const df = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), wt)))(ft);
+      return [y, df];
+    };
+    let viaIm2col: Values[];
+    setDirectConvolutions(false);
+    try {
+      viaIm2col = await runOn("wasm", [x, f, w], run);
+    } finally {
+      setDirectConvolutions(true);
+    }
+    const viaDirect = await runOn("wasm", [x, f, w], run);
+    assertBits(viaDirect[0].data, viaIm2col[0].data, "output");
+    assertBits(viaDirect[1].data, viaIm2col[1].data, "filter gradient");
   });
 }
 

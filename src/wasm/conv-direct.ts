@@ -1,0 +1,230 @@
+/**
+ * Direct SIMD convolutions for a single input channel (the first layer of an image CNN: 28×28×1
+ * → 26×26×16 with 3×3 filters), generated as WebAssembly like the GEMM (emit.ts) and compiled as
+ * a module of their own on the wasm backend's memory (the GEMM's module, gemm.ts, is left as it
+ * is). Through im2col the product has k = kh·kw = 9: each 4×8 register tile then does 9 steps
+ * of work for a whole tile's set-up and store, and the 9-float rows of the im2col copy cost as
+ * much to write as the product costs to run (5.8 GFLOP/s for both the forward pass and the filter
+ * gradient, cnn-profile). Here no copy is made:
+ *
+ *   conv1_{none,bias,relu,bias_relu}(x, w, y, bias, n, hp, wp, oh, ow, kh, kw, sh, sw, o)
+ *       y[p, j] = act(Σ_(ky, kx) x[b, oy·sh + ky, ox·sw + kx] · w[(ky·kw + kx)·o + j] + bias[j])
+ *       for every output pixel p = (b, oy, ox): 16 output channels (four f32x4 accumulators) at a
+ *       time, then 4, then one; the taps in row-major order, as the im2col product sums them
+ *   conv1_dw(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o)
+ *       dw[(ky·kw + kx)·o + j] = Σ_p x[b, oy·sh + ky, ox·sw + kx] · dy[p, j], p in order: three
+ *       taps of one filter row × 16 channels (twelve f32x4 accumulators) per pass over dy
+ *
+ * x is [n, hp, wp] already padded (conv.ts pads a copy for `same` or explicit padding, so that
+ * the zeros are multiplied as im2col's are); pointers are byte offsets, sizes elements. Each
+ * output is the same sum in the same order as the im2col product on tsdl's GEMM (an accumulator
+ * from +0, one product added per step, bias after the whole sum, then max(·, 0)): bit for bit the
+ * same results (test/wasm/conv.test.ts).
+ */
+import { Func, moduleBytes, type } from "./emit";
+
+const { i32 } = type;
+
+type Epilogue = "none" | "bias" | "relu" | "bias_relu";
+
+/** A counted loop `for (v = from; v < limit; v += step)`; `limit` a local. */
+function forLoop(f: Func, v: number, from: () => void, limit: number, step: number, body: () => void): void {
+  from();
+  f.set(v);
+  f.block().loop();
+  f.get(v).get(limit).geS().brIf(1);
+  body();
+  f.get(v).i32(step).add().set(v).br(0);
+  f.end().end();
+}
+
+function forward(epilogue: Epilogue): Func {
+  const f = new Func(`conv1_${epilogue}`, Array(14).fill(i32));
+  const [X, Wt, Y, BIAS, N, HP, WP, OH, OW, KH, KW, SH, SW, O] = [...Array(14).keys()];
+  const [b, oy, ox, j, ky, kx, rowB, base, xp, wp_, out, oB, row, end16, end4, wRowStep] = Array.from({ length: 16 }, () => f.local(i32));
+  const acc = Array.from({ length: 4 }, () => f.local(type.v128));
+  const xs = f.local(type.v128);
+  const accS = f.local(type.f32);
+  const useBias = epilogue === "bias" || epilogue === "bias_relu";
+  const useRelu = epilogue === "relu" || epilogue === "bias_relu";
+
+  f.get(O).i32(2).shl().set(oB);
+  f.get(WP).i32(2).shl().set(rowB);
+  f.get(O).i32(-16).and().set(end16);
+  f.get(O).i32(-4).and().set(end4);
+  f.get(KW).get(oB).mul().set(wRowStep);
+  f.get(Y).set(out);
+
+  /** One block of output channels j.. (nv f32x4 accumulators; nv = 0: the one channel j). */
+  const block = (nv: number) => {
+    if (nv === 0) f.f32(0).set(accS);
+    for (let v = 0; v < nv; v++) f.v128zero().set(acc[v]);
+    // wp_ walks w's rows (one per tap), xp x's pixels of the window.
+    f.get(j).i32(2).shl().get(Wt).add().set(wp_);
+    forLoop(f, ky, () => f.i32(0), KH, 1, () => {
+      f.get(ky).get(rowB).mul().get(base).add().set(xp);
+      forLoop(f, kx, () => f.i32(0), KW, 1, () => {
+        if (nv === 0) {
+          f.get(xp).f32load().get(wp_).f32load().f32mul().get(accS).f32add().set(accS);
+        } else {
+          f.get(xp).v128load32splat().set(xs);
+          for (let v = 0; v < nv; v++) f.get(xs).get(wp_).v128load(16 * v).f32x4mul().get(acc[v]).f32x4add().set(acc[v]);
+        }
+        f.get(xp).i32(4).add().set(xp);
+        f.get(wp_).get(oB).add().set(wp_);
+      });
+    });
+    if (nv === 0) {
+      f.get(out).get(j).i32(2).shl().add();
+      f.get(accS);
+      if (useBias) f.get(j).i32(2).shl().get(BIAS).add().f32load().f32add();
+      if (useRelu) f.f32(0).f32max();
+      f.f32store();
+    }
+    for (let v = 0; v < nv; v++) {
+      f.get(out).get(j).i32(2).shl().add();
+      f.get(acc[v]);
+      if (useBias) f.get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add();
+      if (useRelu) f.v128zero().f32x4max();
+      f.v128store(16 * v);
+    }
+  };
+
+  forLoop(f, b, () => f.i32(0), N, 1, () =>
+    forLoop(f, oy, () => f.i32(0), OH, 1, () => {
+      // row = x + (b·hp + oy·sh)·wp·4
+      f.get(b).get(HP).mul().get(oy).get(SH).mul().add().get(rowB).mul().get(X).add().set(row);
+      forLoop(f, ox, () => f.i32(0), OW, 1, () => {
+        f.get(ox).get(SW).mul().i32(2).shl().get(row).add().set(base);
+        forLoop(f, j, () => f.i32(0), end16, 16, () => block(4));
+        forLoop(f, j, () => f.get(end16), end4, 4, () => block(1));
+        forLoop(f, j, () => f.get(end4), O, 1, () => block(0));
+        f.get(out).get(oB).add().set(out);
+      });
+    }),
+  );
+  return f;
+}
+
+/** Taps of one filter row per pass over dy in the filter gradient. */
+const DW_TAPS = 3;
+
+function filterGradient(): Func {
+  const f = new Func("conv1_dw", Array(13).fill(i32));
+  const [X, DY, DW, N, HP, WP, OH, OW, KH, KW, SH, SW, O] = [...Array(13).keys()];
+  const [b, oy, ox, j, ky, kx0, rowB, oB, swB, xp, dyp, row, off, end16, end4, left, dst] = Array.from({ length: 17 }, () => f.local(i32));
+  const acc = Array.from({ length: DW_TAPS }, () => Array.from({ length: 4 }, () => f.local(type.v128)));
+  const accS = Array.from({ length: DW_TAPS }, () => f.local(type.f32));
+  const dyv = Array.from({ length: 4 }, () => f.local(type.v128));
+  const dys = f.local(type.f32);
+  const xs = f.local(type.v128);
+
+  f.get(O).i32(2).shl().set(oB);
+  f.get(WP).i32(2).shl().set(rowB);
+  f.get(SW).i32(2).shl().set(swB);
+  f.get(O).i32(-16).and().set(end16);
+  f.get(O).i32(-4).and().set(end4);
+
+  /** Taps kx0..kx0+nt−1 of filter row ky, channels j.. (nv f32x4 each; nv = 0: channel j), over every pixel. */
+  const chunk = (nt: number, nv: number) => {
+    for (let t = 0; t < nt; t++) {
+      if (nv === 0) f.f32(0).set(accS[t]);
+      for (let v = 0; v < nv; v++) f.v128zero().set(acc[t][v]);
+    }
+    // off = (ky·wp + kx0)·4: the taps' offset from a window's corner.
+    f.get(ky).get(WP).mul().get(kx0).add().i32(2).shl().set(off);
+    f.get(j).i32(2).shl().get(DY).add().set(dyp);
+    forLoop(f, b, () => f.i32(0), N, 1, () =>
+      forLoop(f, oy, () => f.i32(0), OH, 1, () => {
+        f.get(b).get(HP).mul().get(oy).get(SH).mul().add().get(rowB).mul().get(X).add().get(off).add().set(row);
+        f.get(row).set(xp);
+        forLoop(f, ox, () => f.i32(0), OW, 1, () => {
+          if (nv === 0) f.get(dyp).f32load().set(dys);
+          for (let v = 0; v < nv; v++) f.get(dyp).v128load(16 * v).set(dyv[v]);
+          for (let t = 0; t < nt; t++) {
+            if (nv === 0) {
+              f.get(xp).f32load(4 * t).get(dys).f32mul().get(accS[t]).f32add().set(accS[t]);
+            } else {
+              f.get(xp).v128load32splat(4 * t).set(xs);
+              for (let v = 0; v < nv; v++) f.get(xs).get(dyv[v]).f32x4mul().get(acc[t][v]).f32x4add().set(acc[t][v]);
+            }
+          }
+          f.get(xp).get(swB).add().set(xp);
+          f.get(dyp).get(oB).add().set(dyp);
+        });
+      }),
+    );
+    // dst = dw + ((ky·kw + kx0)·o + j)·4
+    f.get(ky).get(KW).mul().get(kx0).add().get(O).mul().get(j).add().i32(2).shl().get(DW).add().set(dst);
+    for (let t = 0; t < nt; t++) {
+      if (nv === 0) f.get(dst).get(accS[t]).f32store();
+      for (let v = 0; v < nv; v++) f.get(dst).get(acc[t][v]).v128store(16 * v);
+      if (t + 1 < nt) f.get(dst).get(oB).add().set(dst);
+    }
+  };
+
+  /** Every filter row, its taps in chunks of DW_TAPS, then 2, then 1. */
+  const taps = (nv: number) =>
+    forLoop(f, ky, () => f.i32(0), KH, 1, () => {
+      f.i32(0).set(kx0);
+      f.block().loop();
+      f.get(KW).get(kx0).sub().i32(DW_TAPS).ltS().brIf(1);
+      chunk(DW_TAPS, nv);
+      f.get(kx0).i32(DW_TAPS).add().set(kx0).br(0);
+      f.end().end();
+      f.get(KW).get(kx0).sub().set(left);
+      remainders(nv);
+    });
+
+  /** The 1 or 2 taps left of a row (KW − kx0 in `left`). */
+  const remainders = (nv: number) => {
+    for (let nt = DW_TAPS - 1; nt >= 1; nt--) {
+      f.get(left).i32(nt).ne().eqz();
+      f.if();
+      chunk(nt, nv);
+      f.end();
+    }
+  };
+
+  forLoop(f, j, () => f.i32(0), end16, 16, () => taps(4));
+  forLoop(f, j, () => f.get(end16), end4, 4, () => taps(1));
+  forLoop(f, j, () => f.get(end4), O, 1, () => taps(0));
+  return f;
+}
+
+/** The generated functions of this file. */
+export function directConvFuncs(): Func[] {
+  return (["none", "bias", "relu", "bias_relu"] as const).map((e) => forward(e)).concat(filterGradient());
+}
+
+/** The kernels bound to one memory. */
+export interface DirectConvKernels {
+  /** By epilogue: y = act(conv(x, w) + bias); bias 0 for none / relu. */
+  forward: Record<Epilogue, (x: number, w: number, y: number, bias: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void>;
+  /** dw = the filter gradient. */
+  filterGradient: (x: number, dy: number, dw: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void;
+}
+
+interface MemoryHolder {
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+}
+
+const perBackend = new WeakMap<object, DirectConvKernels>();
+
+/** The direct convolutions bound to a wasm backend's memory (compiled once per backend). */
+export function directConvFor(backend: MemoryHolder): DirectConvKernels {
+  let kernels = perBackend.get(backend);
+  if (!kernels) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl direct convolutions: cannot find the wasm backend's memory");
+    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssembly.Module(moduleBytes(directConvFuncs(), shared) as Uint8Array<ArrayBuffer>);
+    const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+    kernels = {
+      forward: { none: e.conv1_none, bias: e.conv1_bias, relu: e.conv1_relu, bias_relu: e.conv1_bias_relu },
+      filterGradient: e.conv1_dw,
+    };
+    perBackend.set(backend, kernels);
+  }
+  return kernels;
+}
