@@ -14,6 +14,9 @@
  *   conv1_dw(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o)
  *       dw[(ky·kw + kx)·o + j] = Σ_p x[b, oy·sh + ky, ox·sw + kx] · dy[p, j], p in order: three
  *       taps of one filter row × 16 channels (twelve f32x4 accumulators) per pass over dy
+ *   relu_grad_bias(dy, y, dz, db, rows, cols)
+ *       the fused conv + bias + ReLU's gradient through its epilogue (conv-fused.ts) in one pass:
+ *       dz = dy · step(y) (masks.ts's relu_grad) and db[j] = Σᵢ dz[i, j] (sum_rows's order)
  *
  * x is [n, hp, wp] already padded (conv.ts pads a copy for `same` or explicit padding, so that
  * the zeros are multiplied as im2col's are); pointers are byte offsets, sizes elements. Each
@@ -192,9 +195,64 @@ function filterGradient(): Func {
   return f;
 }
 
+/**
+ * relu_grad_bias(dy, y, dz, db, rows, cols): the gradient through a fused conv + bias + ReLU's
+ * epilogue in one pass: dz[i, j] = dy[i, j] · step(y[i, j]) (1 for y > 0, NaN for NaN, else 0:
+ * masks.ts's relu_grad) and db[j] = Σᵢ dz[i, j], rows in order from +0 (sum_rows's order).
+ */
+function reluGradBias(): Func {
+  const f = new Func("relu_grad_bias", [i32, i32, i32, i32, i32, i32]);
+  const [DY, Y, DZ, DB, ROWS, COLS] = [0, 1, 2, 3, 4, 5];
+  const [r, jB, colsB, end4, pdy, py, pdz] = Array.from({ length: 7 }, () => f.local(i32));
+  const yv = f.local(type.v128);
+  const ys = f.local(type.f32);
+  f.get(COLS).i32(2).shl().set(colsB);
+  f.get(colsB).i32(-16).and().set(end4);
+  const cols = (vec: () => void, one: () => void) => {
+    forLoop(f, jB, () => f.i32(0), end4, 16, vec);
+    forLoop(f, jB, () => f.get(end4), colsB, 4, one);
+  };
+  cols(
+    () => f.get(DB).get(jB).add().v128zero().v128store(),
+    () => f.get(DB).get(jB).add().f32(0).f32store(),
+  );
+  f.get(DY).set(pdy);
+  f.get(Y).set(py);
+  f.get(DZ).set(pdz);
+  forLoop(f, r, () => f.i32(0), ROWS, 1, () => {
+    cols(
+      () => {
+        // dz = dy · step(y), kept on the stack for db
+        f.get(pdz).get(jB).add();
+        f.get(pdy).get(jB).add().v128load();
+        f.get(py).get(jB).add().v128load().set(yv);
+        f.get(yv);
+        f.f32(1).f32x4splat().v128zero().get(yv).v128zero().f32x4gt().bitselect();
+        f.get(yv).get(yv).f32x4ne().bitselect();
+        f.f32x4mul().tee(yv).v128store();
+        f.get(DB).get(jB).add().get(DB).get(jB).add().v128load().get(yv).f32x4add().v128store();
+      },
+      () => {
+        f.get(pdz).get(jB).add();
+        f.get(pdy).get(jB).add().f32load();
+        f.get(py).get(jB).add().f32load().set(ys);
+        f.f32(1);
+        f.get(ys).f32(0).get(ys).get(ys).f32ne().select();
+        f.get(ys).f32(0).f32gt().select();
+        f.f32mul().tee(ys).f32store();
+        f.get(DB).get(jB).add().get(DB).get(jB).add().f32load().get(ys).f32add().f32store();
+      },
+    );
+    f.get(pdy).get(colsB).add().set(pdy);
+    f.get(py).get(colsB).add().set(py);
+    f.get(pdz).get(colsB).add().set(pdz);
+  });
+  return f;
+}
+
 /** The generated functions of this file. */
 export function directConvFuncs(): Func[] {
-  return (["none", "bias", "relu", "bias_relu"] as const).map((e) => forward(e)).concat(filterGradient());
+  return (["none", "bias", "relu", "bias_relu"] as const).map((e) => forward(e)).concat(filterGradient(), reluGradBias());
 }
 
 /** The kernels bound to one memory. */
@@ -203,6 +261,8 @@ export interface DirectConvKernels {
   forward: Record<Epilogue, (x: number, w: number, y: number, bias: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void>;
   /** dw = the filter gradient. */
   filterGradient: (x: number, dy: number, dw: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void;
+  /** dz = dy · step(y) and db = dz summed over its rows. */
+  reluGradBias: (dy: number, y: number, dz: number, db: number, rows: number, cols: number) => void;
 }
 
 interface MemoryHolder {
@@ -223,6 +283,7 @@ export function directConvFor(backend: MemoryHolder): DirectConvKernels {
     kernels = {
       forward: { none: e.conv1_none, bias: e.conv1_bias, relu: e.conv1_relu, bias_relu: e.conv1_bias_relu },
       filterGradient: e.conv1_dw,
+      reluGradBias: e.relu_grad_bias,
     };
     perBackend.set(backend, kernels);
   }

@@ -170,6 +170,44 @@ function supported(info: tf.backend_util.Conv2DInfo, dataFormat: string | undefi
   return info.dilationHeight === 1 && info.dilationWidth === 1 && (dataFormat ?? "NHWC") === "NHWC" && ts.every((t) => t.dtype === "float32");
 }
 
+/** The epilogues of the forward convolution: none, or bias then ReLU (the fused kernel). */
+type ConvEpilogue = "none" | "bias" | "relu" | "bias_relu";
+
+/** y = act(conv(x, filter) + bias) into a new output; bias 0 for none. */
+function forwardConvolution(backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, ep: ConvEpilogue, bias: number): tf.TensorInfo {
+  const g = geometry(info);
+  const out = backend.makeOutput(info.outShape, "float32");
+  const p = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  if (p === 0 || g.o === 0) return out;
+  const temps = new Temps(backend);
+  try {
+    if (k === 0) {
+      // No taps: every sum is +0, then the epilogue.
+      const mem = heap(backend);
+      const o0 = at(backend, out) / 4;
+      const b0 = bias / 4;
+      for (let i = 0; i < p; i++) {
+        for (let j = 0; j < g.o; j++) {
+          const v = ep === "bias" || ep === "bias_relu" ? 0 + mem[b0 + j] : 0;
+          mem[o0 + i * g.o + j] = ep === "relu" || ep === "bias_relu" ? Math.max(v, 0) : v;
+        }
+      }
+      return out;
+    }
+    if (directCase(g)) {
+      const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
+      directConvFor(backend).forward[ep](ptr, at(backend, filter), at(backend, out), bias, g.n, hp, wp, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.o);
+      return out;
+    }
+    const cols = columns(backend, x, g, temps, p * k);
+    parallelGemmFor(backend).gemm(ep, cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, bias);
+    return out;
+  } finally {
+    temps.dispose();
+  }
+}
+
 function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
   const { x, filter } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
@@ -179,28 +217,55 @@ function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tensor
     strides, dilations, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   if (!supported(info, dataFormat, x, filter)) return fallback(args);
-  const g = geometry(info);
-  const out = backend.makeOutput(info.outShape, "float32");
-  const p = g.n * g.oh * g.ow;
-  const k = g.kh * g.kw * g.c;
-  if (p === 0 || g.o === 0) return out;
-  if (k === 0) {
-    zero(backend, out, p * g.o);
-    return out;
-  }
-  const temps = new Temps(backend);
-  try {
-    if (directCase(g)) {
-      const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
-      directConvFor(backend).forward.none(ptr, at(backend, filter), at(backend, out), 0, g.n, hp, wp, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.o);
-      return out;
-    }
-    const cols = columns(backend, x, g, temps, p * k);
-    parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
-    return out;
-  } finally {
-    temps.dispose();
-  }
+  return forwardConvolution(backend, x, filter, info, "none", 0);
+}
+
+/** The fused convolution kernel's name: inputs x, filter, bias [o]; attrs strides, pad, dimRoundingMode, activation "relu" or "linear". */
+export const CONV_BIAS_KERNEL = "TsdlConv2DBias";
+
+/** Attributes of `TsdlConv2DBias` (NHWC, no dilations: the fused op checks before it runs it). */
+export interface ConvBiasAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation: "relu" | "linear";
+}
+
+/**
+ * `TsdlConv2DBias`: conv(x, filter) + bias, then ReLU for `relu`, in the product's epilogue (the
+ * bias added after the whole sum, then max(·, 0): the bits of Conv2D, Add and Relu).
+ */
+function conv2dBias(args: KernelArgs): tf.TensorInfo {
+  const { x, filter, bias } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
+  const { strides, pad, dimRoundingMode, activation } = args.attrs as unknown as ConvBiasAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode,
+  );
+  return forwardConvolution(backend, x, filter, info, activation === "relu" ? "bias_relu" : "bias", at(backend, bias));
+}
+
+/** The fused ReLU + bias gradient kernel's name: inputs dy, y (the fused output); outputs dz and db. */
+export const RELU_BIAS_GRAD_KERNEL = "TsdlReluBiasGrad";
+
+/** `TsdlReluBiasGrad`: dz = dy · step(y) and db = Σ dz over every axis but the last, in one pass. */
+function reluBiasGrad(args: KernelArgs): tf.TensorInfo[] {
+  const { dy, y } = args.inputs as unknown as { dy: tf.TensorInfo; y: tf.TensorInfo };
+  const backend = args.backend as unknown as WasmBackend;
+  const cols = y.shape[y.shape.length - 1];
+  const rows = y.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  const dz = backend.makeOutput(y.shape, "float32");
+  const db = backend.makeOutput([cols], "float32");
+  if (cols > 0) directConvFor(backend).reluGradBias(at(backend, dy), at(backend, y), at(backend, dz), at(backend, db), rows, cols);
+  return [dz, db];
+}
+
+/** The fused convolution's kernels (conv-fused.ts runs them) on `backendName`. */
+export function fusedConvolutionConfigs(backendName = "wasm"): tf.KernelConfig[] {
+  return [
+    { kernelName: CONV_BIAS_KERNEL, backendName, kernelFunc: conv2dBias as unknown as tf.KernelFunc },
+    { kernelName: RELU_BIAS_GRAD_KERNEL, backendName, kernelFunc: reluBiasGrad as unknown as tf.KernelFunc },
+  ];
 }
 
 function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {

@@ -22,7 +22,8 @@ import { adamConfig, installFusedAdam } from "./adam";
 import { dropoutConfigs, installFastDropout } from "./dropout";
 import { denseConfig, installFusedDense } from "./dense";
 import { pooledConvolutionConfigs } from "./threadpool";
-import { CONV_KERNELS, convolutionConfigs } from "./conv";
+import { CONV_KERNELS, convolutionConfigs, fusedConvolutionConfigs } from "./conv";
+import { installFusedConv } from "./conv-fused";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
 import {
   canUseThreads,
@@ -42,7 +43,8 @@ export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
 export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
-export { CONV_KERNELS, convolutionConfigs, setDirectConvolutions } from "./conv";
+export { CONV_BIAS_KERNEL, CONV_KERNELS, RELU_BIAS_GRAD_KERNEL, convolutionConfigs, fusedConvolutionConfigs, setDirectConvolutions } from "./conv";
+export { installFusedConv, uninstallFusedConv } from "./conv-fused";
 export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
 
@@ -70,6 +72,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
   return [
     ...pooled.filter((c) => !CONV_KERNELS.includes(c.kernelName)),
     ...convolutionConfigs(backendName, fallback),
+    ...fusedConvolutionConfigs(backendName),
     ...fastMatMulConfigs(backendName),
     sharedIdentityConfig(backendName),
     sharedCastConfig(backendName, shippedKernel(tf.Cast)),
@@ -90,6 +93,7 @@ export function registerTsdlKernels(backendName = "wasm"): void {
   installFusedAdam();
   installFastDropout();
   installFusedDense();
+  installFusedConv();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -160,6 +164,7 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
     installFusedAdam();
     installFastDropout();
     installFusedDense();
+    installFusedConv();
     for (const config of tsdlWasmKernels(name)) {
       if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);

@@ -7,7 +7,18 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { convolutionConfigs, CONV_KERNELS, ensureTrainingKernels, registerTsdlKernels, setDirectConvolutions, unregisterTsdlKernels } from "../../src/wasm";
+import {
+  CONV_BIAS_KERNEL,
+  convolutionConfigs,
+  CONV_KERNELS,
+  ensureTrainingKernels,
+  installFusedConv,
+  registerTsdlKernels,
+  RELU_BIAS_GRAD_KERNEL,
+  setDirectConvolutions,
+  uninstallFusedConv,
+  unregisterTsdlKernels,
+} from "../../src/wasm";
 import { assertBits, assertClose, randn, runOn, type Values } from "../helpers/compare-backends";
 
 const rand = randn(20261201);
@@ -109,6 +120,93 @@ for (const c of directCases) {
     assertBits(viaDirect[1].data, viaIm2col[1].data, "filter gradient");
   });
 }
+
+/** The names of the kernels `f` runs, in order. */
+function kernelsRun(f: () => void): string[] {
+  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const names: string[] = [];
+  engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
+    names.push(name);
+    return original.call(this, name, ...rest);
+  };
+  try {
+    f();
+  } finally {
+    engine.runKernel = original;
+  }
+  return names;
+}
+
+interface FusedCase extends ConvCase {
+  activation: "relu" | "linear";
+}
+
+// tfjs-layers' Conv2D in training: tf.fused.conv2d with a bias and relu or linear.
+const fusedCases: FusedCase[] = [
+  { x: [2, 7, 7, 3], f: [3, 3, 3, 4], strides: 1, pad: "valid", activation: "relu" },
+  { x: [1, 9, 8, 1], f: [3, 3, 1, 21], strides: 2, pad: "same", activation: "relu" },
+  { x: [2, 8, 8, 5], f: [3, 3, 5, 6], strides: 2, pad: "same", activation: "linear" },
+  { x: [1, 6, 5, 16], f: [2, 3, 16, 5], strides: [1, 2], pad: 1, activation: "relu" },
+  { x: [3, 10, 10, 1], f: [3, 3, 1, 16], strides: 1, pad: "valid", activation: "relu" },
+  { x: [2, 13, 13, 16], f: [3, 3, 16, 32], strides: 1, pad: "valid", activation: "relu" },
+];
+
+for (const c of fusedCases) {
+  test(`fused conv2d + bias + ${c.activation} x [${c.x}] filter [${c.f}] strides ${c.strides} pad ${c.pad}: one fused kernel, output and every gradient match cpu (and for relu tfjs's unfused bits)`, async () => {
+    const x = values(...c.x);
+    const f = values(...c.f);
+    const b = values(c.f[3]);
+    const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad).shape);
+    const w = values(...outShape);
+    const layer = (xt: tf.Tensor, ft: tf.Tensor, bt: tf.Tensor) =>
+      tf.fused.conv2d({ x: xt as tf.Tensor4D, filter: ft as tf.Tensor4D, bias: bt, strides: c.strides, pad: c.pad, activation: c.activation });
+    const run = (xt: tf.Tensor, ft: tf.Tensor, bt: tf.Tensor, wt: tf.Tensor) => {
+      // The layer's output as recorded in training (kept out of the gradient's scope), and all three gradients.
+      let y: tf.Tensor | undefined;
+      const { grads } = tf.valueAndGrads((a: tf.Tensor, g: tf.Tensor, h: tf.Tensor) => {
+        y = tf.keep(layer(a, g, h));
+        return tf.sum(tf.mul(y, wt));
+      })([xt, ft, bt]);
+      return [y!, ...grads];
+    };
+    await tf.setBackend("wasm");
+    const names = kernelsRun(() => tf.tidy(() => {
+      const [xt, ft, bt, wt] = [x, f, b, w].map((v) => tf.tensor(v.data, v.shape));
+      tf.grads((a: tf.Tensor, g: tf.Tensor, h: tf.Tensor) => tf.sum(tf.mul(layer(a, g, h), wt)))([xt, ft, bt]);
+    }));
+    assert.ok(names.includes(CONV_BIAS_KERNEL), `${CONV_BIAS_KERNEL} ran: ${names.join(", ")}`);
+    assert.ok(!names.includes(tf.Relu) && !names.includes(tf.Add) && !names.includes(tf.Conv2D), `no separate Conv2D, Add or Relu: ${names.join(", ")}`);
+    if (c.activation === "relu") assert.ok(names.includes(RELU_BIAS_GRAD_KERNEL), `${RELU_BIAS_GRAD_KERNEL} ran`);
+    const got = await runOn("wasm", [x, f, b, w], run);
+    assertClose(got, await runOn("cpu", [x, f, b, w], run), JSON.stringify(c), 5e-5);
+    // tfjs's own path for relu is Conv2D, Add and Relu (on tsdl's kernels): the fused kernel
+    // keeps its bits. For linear tfjs fused by itself, on XNNPACK's FusedConv2D (its own order).
+    if (c.activation !== "relu") return;
+    uninstallFusedConv();
+    let unfused: Values[];
+    try {
+      unfused = await runOn("wasm", [x, f, b, w], run);
+    } finally {
+      installFusedConv();
+    }
+    got.forEach((g, i) => assertBits(g.data, unfused[i].data, `${JSON.stringify(c)}: output ${i} against tfjs's unfused ops on wasm`));
+  });
+}
+
+test("fused conv2d outside gradient recording, and cases the fused kernel leaves out, run tfjs's own path", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.randomNormal([1, 6, 6, 2]) as tf.Tensor4D;
+  const f = tf.randomNormal([3, 3, 2, 3]) as tf.Tensor4D;
+  const bias = tf.randomNormal([3]);
+  const inference = kernelsRun(() => tf.tidy(() => tf.fused.conv2d({ x, filter: f, bias, strides: 1, pad: "valid", activation: "relu" })));
+  assert.ok(!inference.includes(CONV_BIAS_KERNEL), `inference: ${inference.join(", ")}`);
+  const elu = kernelsRun(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f, bias, strides: 1, pad: "valid", activation: "elu" })))(x)));
+  assert.ok(!elu.includes(CONV_BIAS_KERNEL) && elu.includes(tf.Elu), `elu: ${elu.join(", ")}`);
+  const noBias = kernelsRun(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f, strides: 1, pad: "same", activation: "relu" })))(x)));
+  assert.ok(!noBias.includes(CONV_BIAS_KERNEL), `no bias: ${noBias.join(", ")}`);
+  tf.dispose([x, f, bias]);
+});
 
 test("conv2d with dilations (not tsdl's case) still runs, on the shipped kernel, and matches cpu", async () => {
   const x = values(1, 9, 9, 3);
