@@ -1,8 +1,8 @@
 /**
  * Direct SIMD convolutions for a single input channel (the first layer of an image CNN: 28×28×1
- * → 26×26×16 with 3×3 filters), generated as WebAssembly like the GEMM (emit.ts) and compiled as
- * a module of their own on the wasm backend's memory (the GEMM's module, gemm.ts, is left as it
- * is). Through im2col the product has k = kh·kw = 9: each 4×8 register tile then does 9 steps
+ * → 26×26×16 with 3×3 filters), generated as WebAssembly like the GEMM (emit.ts) and compiled,
+ * with max-pooling's kernels (pool.ts), as a module of their own on the wasm backend's memory
+ * (the GEMM's module, gemm.ts, is left as it is). Through im2col the product has k = kh·kw = 9: each 4×8 register tile then does 9 steps
  * of work for a whole tile's set-up and store, and the 9-float rows of the im2col copy cost as
  * much to write as the product costs to run (5.8 GFLOP/s for both the forward pass and the filter
  * gradient, cnn-profile). Here no copy is made:
@@ -25,6 +25,7 @@
  * same results (test/wasm/conv.test.ts).
  */
 import { Func, moduleBytes, type } from "./emit";
+import { poolFuncs } from "./pool";
 
 const { i32 } = type;
 
@@ -263,6 +264,9 @@ export interface DirectConvKernels {
   filterGradient: (x: number, dy: number, dw: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void;
   /** dz = dy · step(y) and db = dz summed over its rows. */
   reluGradBias: (dy: number, y: number, dz: number, db: number, rows: number, cols: number) => void;
+  /** pool.ts: max-pooling with its argmax (arg 0: none), and the gradient scattered through it. */
+  maxPool: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number) => void;
+  maxPoolScatter: (arg: number, dy: number, dx: number, count: number) => void;
 }
 
 interface MemoryHolder {
@@ -278,12 +282,14 @@ export function directConvFor(backend: MemoryHolder): DirectConvKernels {
     const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
     if (!memory) throw new Error("tsdl direct convolutions: cannot find the wasm backend's memory");
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(moduleBytes(directConvFuncs(), shared) as Uint8Array<ArrayBuffer>);
+    const module = new WebAssembly.Module(moduleBytes([...directConvFuncs(), ...poolFuncs()], shared) as Uint8Array<ArrayBuffer>);
     const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
     kernels = {
       forward: { none: e.conv1_none, bias: e.conv1_bias, relu: e.conv1_relu, bias_relu: e.conv1_bias_relu },
       filterGradient: e.conv1_dw,
       reluGradBias: e.relu_grad_bias,
+      maxPool: e.maxpool,
+      maxPoolScatter: e.maxpool_scatter,
     };
     perBackend.set(backend, kernels);
   }

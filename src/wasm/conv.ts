@@ -346,8 +346,69 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   }
 }
 
+/** Where each max-pooling output's maximum came from (pool.ts), for its gradient. */
+interface PoolRecord {
+  /** The forward input's dataId: the argmax belongs to this input only. */
+  input: object;
+  /** The pooling's geometry, as `poolKey` writes it. */
+  key: string;
+  /** The argmax, int32 byte offsets from the input, in the backend's memory. */
+  arg: tf.TensorInfo;
+}
+
+/** Argmaxes by the forward output's dataId; each is freed with its output (`dropWithOutputs`). */
+const argmaxOf = new WeakMap<object, PoolRecord>();
+const hooked = new WeakSet<object>();
+
+/** Frees a pooling output's argmax when the backend frees the output itself. */
+function dropWithOutputs(backend: WasmBackend): void {
+  if (hooked.has(backend)) return;
+  hooked.add(backend);
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force?: boolean) => {
+    const freed = dispose(dataId, force);
+    const record = freed ? argmaxOf.get(dataId) : undefined;
+    if (record) {
+      argmaxOf.delete(dataId);
+      dispose(record.arg.dataId);
+    }
+    return freed;
+  };
+}
+
+/** The geometry a pooling's argmax is valid for. */
+function poolKey(info: tf.backend_util.Conv2DInfo): string {
+  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].join(",");
+}
+
+/** Argmaxes are recorded only while gradients are (a training step), not at inference. */
+function recording(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+}
+
+function maxPool(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  if (x.dtype !== "float32") return fallback(args);
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const out = backend.makeOutput(info.outShape, "float32");
+  const count = info.outShape.reduce((p, d) => p * d, 1);
+  if (count === 0) return out;
+  const arg = recording() ? backend.makeOutput([count], "int32") : undefined;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  directConvFor(backend).maxPool(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  if (arg) {
+    dropWithOutputs(backend);
+    argmaxOf.set(out.dataId, { input: x.dataId, key: poolKey(info), arg });
+  }
+  return out;
+}
+
 function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
-  const { dy, input } = args.inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { dy, input, output } = args.inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
   const backend = args.backend as unknown as WasmBackend;
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
@@ -357,6 +418,12 @@ function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.T
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const di = at(backend, dx) / 4;
   heap(backend).fill(0, di, di + n * h * w * c);
+  // The argmax of the forward pass that made `output` from this very input, else found again.
+  const record = output ? argmaxOf.get(output.dataId) : undefined;
+  if (record && record.input === input.dataId && record.key === poolKey(info)) {
+    directConvFor(backend).maxPoolScatter(at(backend, record.arg), at(backend, dy), at(backend, dx), n * oh * ow * c);
+    return dx;
+  }
   const kernels = gemmFor(backend);
   (c % 4 === 0 ? kernels.maxPoolGrad4 : kernels.maxPoolGrad)(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
   return dx;
@@ -389,6 +456,7 @@ const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.Tenso
   [tf.Conv2D]: conv2d,
   [tf.Conv2DBackpropInput]: conv2dBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
+  [tf.MaxPool]: maxPool,
   [tf.MaxPoolGrad]: maxPoolGrad,
   [tf.Sum]: sum,
 };

@@ -32,7 +32,7 @@ before(async () => {
 
 test("tsdl's convolution kernels are the ones registered on wasm", () => {
   const mine = convolutionConfigs("wasm", () => undefined);
-  assert.deepEqual([...CONV_KERNELS].sort(), [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPoolGrad, tf.Sum].sort());
+  assert.deepEqual([...CONV_KERNELS].sort(), [tf.Conv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput, tf.MaxPool, tf.MaxPoolGrad, tf.Sum].sort());
   for (const name of CONV_KERNELS) {
     const registered = tf.getKernel(name, "wasm");
     assert.ok(registered, `${name} registered`);
@@ -249,6 +249,74 @@ for (const c of poolCases) {
     assertClose(await runOn("wasm", [x, w], run), await runOn("cpu", [x, w], run), JSON.stringify(c));
   });
 }
+
+const dataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+
+test("maxPool's gradient through the forward pass's argmax gives the bits of finding each maximum again, and the argmax is freed with the output", async () => {
+  await tf.setBackend("wasm");
+  const x = values(4, 26, 26, 16);
+  x.data = x.data.map((v) => Math.round(v * 2) / 2); // ties in most windows
+  const dy = values(4, 13, 13, 16);
+  const before = dataIds();
+  let viaArgmax: Float32Array = new Float32Array(0);
+  let again: Float32Array = new Float32Array(0);
+  tf.tidy(() => {
+    const xt = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
+    const dyt = tf.tensor(dy.data, dy.shape);
+    const names = kernelsRun(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid"), dyt)))(xt));
+    assert.ok(names.includes(tf.MaxPool) && names.includes(tf.MaxPoolGrad), names.join(", "));
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid"), dyt)))(xt);
+    // The kernel called on its own, with an output no forward pass recorded: the recomputing path.
+    const y = tf.maxPool(xt, 2, 2, "valid");
+    const attrs = { filterSize: 2, strides: 2, pad: "valid", dimRoundingMode: undefined };
+    const r = tf.engine().runKernel(tf.MaxPoolGrad, { dy: dyt, input: xt, output: y }, attrs as never) as tf.Tensor;
+    viaArgmax = g.dataSync() as Float32Array;
+    again = r.dataSync() as Float32Array;
+  });
+  assertBits(viaArgmax, again, "dx");
+  assert.equal(dataIds(), before, "the argmax buffers were freed with their outputs");
+});
+
+test("an argmax is only used for the input it was found in: another input of the same shape gets its own maxima", async () => {
+  await tf.setBackend("wasm");
+  const a = values(2, 6, 6, 4);
+  const b = values(2, 6, 6, 4);
+  const dy = values(2, 3, 3, 4);
+  const attrs = { filterSize: 2, strides: 2, pad: "valid", dimRoundingMode: undefined };
+  const run = (at: tf.Tensor, bt: tf.Tensor, dyt: tf.Tensor) => {
+    let dx: tf.Tensor | undefined;
+    tf.grad((v: tf.Tensor) => {
+      const y = tf.maxPool(v as tf.Tensor4D, 2, 2, "valid"); // recorded for a
+      // MaxPoolGrad with a's output but b as the input: must not scatter through a's argmax.
+      dx = tf.keep(tf.engine().runKernel(tf.MaxPoolGrad, { dy: dyt, input: bt, output: y }, attrs as never) as tf.Tensor);
+      return tf.sum(y);
+    })(at);
+    return [dx!];
+  };
+  const expected = await runOn("cpu", [b, dy], (bt, dyt) => [tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, 2, 2, "valid"), dyt)))(bt)]);
+  assertClose(await runOn("wasm", [a, b, dy], run), expected, "dx for b");
+});
+
+test("maxPool keeps an argmax (one more buffer) while gradients are recorded, and none outside", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.randomNormal([2, 8, 8, 4]) as tf.Tensor4D;
+  const before = dataIds();
+  const y = tf.maxPool(x, 2, 2, "valid");
+  assert.equal(dataIds(), before + 1, "inference: only the output");
+  tf.dispose(y);
+  let added = 0;
+  tf.tidy(() => {
+    tf.grad((a: tf.Tensor) => {
+      const start = dataIds();
+      const pooled = tf.maxPool(a as tf.Tensor4D, 2, 2, "valid");
+      added = dataIds() - start;
+      return tf.sum(pooled);
+    })(x);
+  });
+  assert.equal(added, 2, "training: the output and its argmax");
+  assert.equal(dataIds(), before, "both freed with the gradient's scope");
+  tf.dispose(x);
+});
 
 const sumCases: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
   { shape: [16, 26, 26, 16], axis: [0, 1, 2] },
