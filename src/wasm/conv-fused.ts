@@ -55,6 +55,7 @@ const convBiasGradient: tf.GradConfig = {
 const ones = (v: unknown) => v == null || v === 1 || (Array.isArray(v) && v.every((d) => d === 1));
 
 function fusable(args: FusedConvArgs): boolean {
+  if (!installed) return false;
   const { x, filter, bias, activation, dataFormat, dilations, preluActivationWeights } = args;
   if ((activation !== "relu" && activation !== "linear" && activation != null) || preluActivationWeights != null) return false;
   if (!(x instanceof tf.Tensor) || !(filter instanceof tf.Tensor) || !(bias instanceof tf.Tensor)) return false;
@@ -73,18 +74,44 @@ function fusedConv2d(args: FusedConvArgs): tf.Tensor {
   return tf.engine().runKernel(CONV_BIAS_KERNEL, inputs, attrs as never) as tf.Tensor;
 }
 
-/** Makes a convolution layer with a bias (ReLU or linear) run fused in training on backends with tsdl's kernels; idempotent. */
-export function installFusedConv(): void {
-  if (!tf.getGradient(CONV_BIAS_KERNEL)) tf.registerGradient(convBiasGradient);
-  const fused = tfCore.fused;
-  if (fused.conv2d === fusedConv2d) return;
-  originalConv2d = fused.conv2d;
-  tfCore.fused = Object.freeze({ ...fused, conv2d: fusedConv2d as FusedConv2d }) as typeof tf.fused;
+/** What tfjs-core's `fused` was last set to (by tfjs, or dense.ts's hook), and it with tsdl's conv2d. */
+let base: typeof tf.fused | undefined;
+let withConv: typeof tf.fused | undefined;
+let installed = false;
+
+function getFused(): typeof tf.fused {
+  withConv ??= Object.freeze({ ...base!, conv2d: fusedConv2d as FusedConv2d }) as typeof tf.fused;
+  return withConv;
 }
 
-/** Puts back tfjs's own `fused.conv2d` (for tests that compare the two). */
+/**
+ * Makes a convolution layer with a bias (ReLU or linear) run fused in training on backends with
+ * tsdl's kernels; idempotent. tfjs-core's `fused` becomes an accessor, so that dense.ts (which
+ * sets the whole namespace, `fused.matMul` replaced) and this hook stay in place whichever is
+ * installed or removed first.
+ */
+export function installFusedConv(): void {
+  if (!tf.getGradient(CONV_BIAS_KERNEL)) tf.registerGradient(convBiasGradient);
+  installed = true;
+  if (Object.getOwnPropertyDescriptor(tfCore, "fused")?.get === getFused) return;
+  base = tfCore.fused;
+  if (base.conv2d !== fusedConv2d) originalConv2d ??= base.conv2d;
+  withConv = undefined;
+  Object.defineProperty(tfCore, "fused", {
+    configurable: true,
+    enumerable: true,
+    get: getFused,
+    set: (value: typeof tf.fused) => {
+      base = value;
+      withConv = undefined;
+    },
+  });
+}
+
+/** Puts back tfjs's own `fused.conv2d` (for tests and benchmarks that compare the two). */
 export function uninstallFusedConv(): void {
-  const fused = tfCore.fused;
-  if (fused.conv2d !== fusedConv2d || !originalConv2d) return;
-  tfCore.fused = Object.freeze({ ...fused, conv2d: originalConv2d }) as typeof tf.fused;
+  installed = false;
+  if (Object.getOwnPropertyDescriptor(tfCore, "fused")?.get !== getFused || !originalConv2d) return;
+  const value = Object.freeze({ ...base!, conv2d: originalConv2d }) as typeof tf.fused;
+  Object.defineProperty(tfCore, "fused", { configurable: true, enumerable: true, writable: true, value });
 }

@@ -387,11 +387,22 @@ function recording(): boolean {
   return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 }
 
+let poolArgmax = true;
+
+/**
+ * Whether `MaxPool` is tsdl's (keeping its argmax for the gradient) or the shipped XNNPACK one
+ * (and `MaxPoolGrad` finds each maximum again): on by default; off only to compare the two
+ * (test/bench/conv-kernels.bench.ts). Both give the same bits.
+ */
+export function setPoolArgmax(on: boolean): void {
+  poolArgmax = on;
+}
+
 function maxPool(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
   const { x } = args.inputs as unknown as { x: tf.TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolAttrs;
   const backend = args.backend as unknown as WasmBackend;
-  if (x.dtype !== "float32") return fallback(args);
+  if (!poolArgmax || x.dtype !== "float32") return fallback(args);
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
   const out = backend.makeOutput(info.outShape, "float32");
   const count = info.outShape.reduce((p, d) => p * d, 1);

@@ -16,7 +16,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedDense, registerWasmVariant, uninstallFastDropout, uninstallFusedDense,
+  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedConv, installFusedDense, registerWasmVariant, setDirectConvolutions, setPoolArgmax,
+  uninstallFastDropout, uninstallFusedConv, uninstallFusedDense,
 } from "../../src/wasm";
 import { cnn } from "../../src/models";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
@@ -55,7 +56,27 @@ async function withoutMlpKernels<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true): Promise<Candidate> {
+/** Runs `f` without issue 14's CNN kernels (direct first layer, fused conv + bias + ReLU, MaxPool's argmax): tsdl before them. */
+async function withoutCnnKernels<T>(f: () => Promise<T>): Promise<T> {
+  const switchTo = (on: boolean) => {
+    setDirectConvolutions(on);
+    setPoolArgmax(on);
+    if (on) installFusedConv();
+    else uninstallFusedConv();
+  };
+  switchTo(false);
+  try {
+    return await f();
+  } finally {
+    switchTo(true);
+  }
+}
+
+async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true, cnnKernels = true): Promise<Candidate> {
+  if (!cnnKernels) {
+    const c = await withoutCnnKernels(() => tfjsCandidate(kind, label, backend, steps, mlpKernels));
+    return { ...c, run: (n) => withoutCnnKernels(() => c.run(n)) };
+  }
   if (!mlpKernels) {
     const c = await withoutMlpKernels(() => tfjsCandidate(kind, label, backend, steps));
     return { ...c, run: (n) => withoutMlpKernels(() => c.run(n)) };
@@ -127,6 +148,8 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   // The same backend with tfjs's own dropout, ReLU gradient and dense layers: tsdl before its
   // fused MLP kernels (src/wasm/dropout.ts, dense.ts), for a before/after in one run.
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's dropout and dense (before)`, "tsdl-wasm", steps(quick ? 30 : 100), false));
+  // tsdl before issue 14's CNN kernels (conv-direct.ts, conv-fused.ts, pool.ts), same backend.
+  if (kind === "cnn") candidates.push(await tfjsCandidate(kind, `${tsdl}, before the direct, fused and pooling CNN kernels`, "tsdl-wasm", steps(quick ? 30 : 100), true, false));
   const command = kind === "mlp" ? "step" : "cnn";
   for (const w of workers) {
     await w.ms(`${command} ${kind === "cnn" ? 10 : 100}`);

@@ -16,7 +16,9 @@ import {
   registerTsdlKernels,
   RELU_BIAS_GRAD_KERNEL,
   setDirectConvolutions,
+  installFusedDense,
   uninstallFusedConv,
+  uninstallFusedDense,
   unregisterTsdlKernels,
 } from "../../src/wasm";
 import { assertBits, assertClose, randn, runOn, type Values } from "../helpers/compare-backends";
@@ -206,6 +208,27 @@ test("fused conv2d outside gradient recording, and cases the fused kernel leaves
   const noBias = kernelsRun(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f, strides: 1, pad: "same", activation: "relu" })))(x)));
   assert.ok(!noBias.includes(CONV_BIAS_KERNEL), `no bias: ${noBias.join(", ")}`);
   tf.dispose([x, f, bias]);
+});
+
+test("the fused conv2d stays installed when the fused dense layer (which replaces tfjs's whole `fused` namespace) is removed and put back", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.randomNormal([1, 6, 6, 2]) as tf.Tensor4D;
+  const f = tf.randomNormal([3, 3, 2, 3]) as tf.Tensor4D;
+  const bias = tf.randomNormal([3]);
+  const training = () => kernelsRun(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f, bias, strides: 1, pad: "valid", activation: "relu" })))(x)));
+  try {
+    uninstallFusedDense();
+    assert.ok(training().includes(CONV_BIAS_KERNEL), "with tfjs's dense");
+    installFusedDense();
+    assert.ok(training().includes(CONV_BIAS_KERNEL), "with tsdl's dense again");
+    uninstallFusedConv();
+    assert.ok(!training().includes(CONV_BIAS_KERNEL), "uninstalled");
+    assert.equal(typeof tf.fused.matMul, "function");
+  } finally {
+    installFusedDense();
+    installFusedConv();
+    tf.dispose([x, f, bias]);
+  }
 });
 
 test("conv2d with dilations (not tsdl's case) still runs, on the shipped kernel, and matches cpu", async () => {
