@@ -131,34 +131,43 @@ function filterGradient(): Func {
 
   /** Taps kx0..kx0+nt−1 of filter row ky, channels j.. (nv f32x4 each; nv = 0: channel j), over every pixel. */
   const chunk = (nt: number, nv: number) => {
+    // dst = dw + ((ky·kw + kx0)·o + j)·4; the sums so far (from +0 for the first image).
+    f.get(ky).get(KW).mul().get(kx0).add().get(O).mul().get(j).add().i32(2).shl().get(DW).add().set(dst);
+    f.get(b).eqz();
+    f.if();
     for (let t = 0; t < nt; t++) {
       if (nv === 0) f.f32(0).set(accS[t]);
       for (let v = 0; v < nv; v++) f.v128zero().set(acc[t][v]);
     }
+    f.else();
+    for (let t = 0; t < nt; t++) {
+      if (nv === 0) f.get(dst).f32load().set(accS[t]);
+      for (let v = 0; v < nv; v++) f.get(dst).v128load(16 * v).set(acc[t][v]);
+      if (t + 1 < nt) f.get(dst).get(oB).add().set(dst);
+    }
+    f.end();
     // off = (ky·wp + kx0)·4: the taps' offset from a window's corner.
     f.get(ky).get(WP).mul().get(kx0).add().i32(2).shl().set(off);
-    f.get(j).i32(2).shl().get(DY).add().set(dyp);
-    forLoop(f, b, () => f.i32(0), N, 1, () =>
-      forLoop(f, oy, () => f.i32(0), OH, 1, () => {
-        f.get(b).get(HP).mul().get(oy).get(SH).mul().add().get(rowB).mul().get(X).add().get(off).add().set(row);
-        f.get(row).set(xp);
-        forLoop(f, ox, () => f.i32(0), OW, 1, () => {
-          if (nv === 0) f.get(dyp).f32load().set(dys);
-          for (let v = 0; v < nv; v++) f.get(dyp).v128load(16 * v).set(dyv[v]);
-          for (let t = 0; t < nt; t++) {
-            if (nv === 0) {
-              f.get(xp).f32load(4 * t).get(dys).f32mul().get(accS[t]).f32add().set(accS[t]);
-            } else {
-              f.get(xp).v128load32splat(4 * t).set(xs);
-              for (let v = 0; v < nv; v++) f.get(xs).get(dyv[v]).f32x4mul().get(acc[t][v]).f32x4add().set(acc[t][v]);
-            }
+    // dyp = dy + ((b·oh·ow)·o + j)·4
+    f.get(b).get(OH).mul().get(OW).mul().get(O).mul().get(j).add().i32(2).shl().get(DY).add().set(dyp);
+    forLoop(f, oy, () => f.i32(0), OH, 1, () => {
+      f.get(b).get(HP).mul().get(oy).get(SH).mul().add().get(rowB).mul().get(X).add().get(off).add().set(row);
+      f.get(row).set(xp);
+      forLoop(f, ox, () => f.i32(0), OW, 1, () => {
+        if (nv === 0) f.get(dyp).f32load().set(dys);
+        for (let v = 0; v < nv; v++) f.get(dyp).v128load(16 * v).set(dyv[v]);
+        for (let t = 0; t < nt; t++) {
+          if (nv === 0) {
+            f.get(xp).f32load(4 * t).get(dys).f32mul().get(accS[t]).f32add().set(accS[t]);
+          } else {
+            f.get(xp).v128load32splat(4 * t).set(xs);
+            for (let v = 0; v < nv; v++) f.get(xs).get(dyv[v]).f32x4mul().get(acc[t][v]).f32x4add().set(acc[t][v]);
           }
-          f.get(xp).get(swB).add().set(xp);
-          f.get(dyp).get(oB).add().set(dyp);
-        });
-      }),
-    );
-    // dst = dw + ((ky·kw + kx0)·o + j)·4
+        }
+        f.get(xp).get(swB).add().set(xp);
+        f.get(dyp).get(oB).add().set(dyp);
+      });
+    });
     f.get(ky).get(KW).mul().get(kx0).add().get(O).mul().get(j).add().i32(2).shl().get(DW).add().set(dst);
     for (let t = 0; t < nt; t++) {
       if (nv === 0) f.get(dst).get(accS[t]).f32store();
@@ -190,9 +199,13 @@ function filterGradient(): Func {
     }
   };
 
-  forLoop(f, j, () => f.i32(0), end16, 16, () => taps(4));
-  forLoop(f, j, () => f.get(end16), end4, 4, () => taps(1));
-  forLoop(f, j, () => f.get(end4), O, 1, () => taps(0));
+  // One image at a time (its x and dy stay in cache across the passes), every sum resumed from
+  // what the images before left in dw: still one running sum per output over p in order.
+  forLoop(f, b, () => f.i32(0), N, 1, () => {
+    forLoop(f, j, () => f.i32(0), end16, 16, () => taps(4));
+    forLoop(f, j, () => f.get(end16), end4, 4, () => taps(1));
+    forLoop(f, j, () => f.get(end4), O, 1, () => taps(0));
+  });
   return f;
 }
 

@@ -91,16 +91,20 @@ for (const c of convCases) {
   });
 }
 
-// The direct single-channel kernels sum the same products in the same order as the im2col
+// The direct kernels (single-channel forward, any filter gradient) sum the same products in the same order as the im2col
 // product on tsdl's GEMM: the same bits, so seeded CNN runs repeat exactly.
 const directCases: ConvCase[] = [
   { x: [64, 28, 28, 1], f: [3, 3, 1, 16], strides: 1, pad: "valid" },
   { x: [2, 9, 8, 1], f: [3, 3, 1, 5], strides: 2, pad: "same" },
   { x: [1, 7, 7, 1], f: [5, 2, 1, 7], strides: [1, 2], pad: 1 },
   { x: [2, 10, 10, 1], f: [4, 4, 1, 21], strides: 3, pad: "same" },
+  // More channels: the direct filter gradient (the forward stays the im2col product).
+  { x: [4, 13, 13, 16], f: [3, 3, 16, 32], strides: 1, pad: "valid" },
+  { x: [2, 7, 7, 3], f: [3, 3, 3, 5], strides: 2, pad: "same" },
+  { x: [1, 9, 7, 5], f: [2, 3, 5, 3], strides: [2, 1], pad: 1 },
 ];
 for (const c of directCases) {
-  test(`single-channel conv2d x [${c.x}] filter [${c.f}] strides ${c.strides} pad ${c.pad}: the direct kernels give the im2col product's bits`, async () => {
+  test(`direct conv2d x [${c.x}] filter [${c.f}] strides ${c.strides} pad ${c.pad}: the direct kernels give the im2col product's bits`, async () => {
     const x = values(...c.x);
     const f = values(...c.f);
     const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad).shape);
