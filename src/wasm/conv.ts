@@ -418,6 +418,12 @@ export function setPoolArgmax(on: boolean): void {
   poolArgmax = on;
 }
 
+/** 2×2 windows at stride 2 without padding over channels in fours: pool.ts's unrolled kernels. */
+function twoByTwo(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.inChannels % 4 === 0;
+}
+
 function maxPool(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
   const { x } = args.inputs as unknown as { x: tf.TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolAttrs;
@@ -429,8 +435,12 @@ function maxPool(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tenso
   if (count === 0) return out;
   const arg = recording() ? backend.makeOutput([count], "int32") : undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
-  directConvFor(backend).maxPool(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  const kernels = directConvFor(backend);
+  if (twoByTwo(info)) kernels.maxPool2(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow);
+  else {
+    kernels.maxPool(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow,
+      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  }
   if (arg) {
     dropWithOutputs(backend);
     argmaxOf.set(out.dataId, { input: x.dataId, key: poolKey(info), arg });
@@ -448,13 +458,20 @@ function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.T
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const di = at(backend, dx) / 4;
-  heap(backend).fill(0, di, di + n * h * w * c);
   // The argmax of the forward pass that made `output` from this very input, else found again.
   const record = output ? argmaxOf.get(output.dataId) : undefined;
   if (record && record.input === input.dataId && record.key === poolKey(info)) {
+    if (twoByTwo(info)) {
+      // Every window written whole; only what no window covers (odd sizes) is zeroed here.
+      if (h !== 2 * oh || w !== 2 * ow) heap(backend).fill(0, di, di + n * h * w * c);
+      directConvFor(backend).maxPool2Grad(at(backend, record.arg), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow);
+      return dx;
+    }
+    heap(backend).fill(0, di, di + n * h * w * c);
     directConvFor(backend).maxPoolScatter(at(backend, record.arg), at(backend, dy), at(backend, dx), n * oh * ow * c);
     return dx;
   }
+  heap(backend).fill(0, di, di + n * h * w * c);
   const kernels = gemmFor(backend);
   (c % 4 === 0 ? kernels.maxPoolGrad4 : kernels.maxPoolGrad)(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
   return dx;

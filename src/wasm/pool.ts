@@ -13,6 +13,9 @@
  *       channels per f32x4 (c % 4 in scalars); with arg ≠ 0, arg[same index] = the byte offset
  *       from x of the first maximum in row-major window order (strict >, as the `cpu` backend and
  *       tsdl's maxpool_grad pick it), −1 for a window with no value above −∞
+ *   maxpool2(x, y, arg, n, h, w, c, oh, ow), maxpool2_grad(arg, dy, dx, n, h, w, c, oh, ow)
+ *       the same for 2×2 windows at stride 2 without padding, c % 4 == 0 (dl.models.cnn's
+ *       pools), unrolled; the gradient writes each window whole, as windows do not overlap
  *   maxpool_scatter(arg, dy, dx, count)
  *       dx[arg[i] / 4] += dy[i] for i in order, arg[i] ≥ 0 (dx zeroed by the caller): the very
  *       additions of maxpool_grad, in its order
@@ -139,7 +142,109 @@ function maxPoolScatter(): Func {
   return f;
 }
 
+/** i32x4.eq, which emit.ts's Func does not have. */
+function i32x4eq(f: Func): Func {
+  f.code.push(0xfd, 0x37);
+  return f;
+}
+
+/**
+ * maxpool2(x, y, arg, n, h, w, c, oh, ow): maxpool for the common 2×2 window, stride 2, no
+ * padding, c % 4 == 0, the four window positions unrolled (the general loop spends more on its
+ * bounds than on the four loads). The same results as maxpool, arg included.
+ */
+function maxPool2(): Func {
+  const f = new Func("maxpool2", Array(9).fill(i32));
+  const [X, Y, ARG, N, H, W, C, OH, OW] = [...Array(9).keys()];
+  const [b, oy, ox, ch, q, py, pa, cB, rowB, row] = Array.from({ length: 10 }, () => f.local(i32));
+  const best = f.local(type.v128);
+  const pos = f.local(type.v128);
+  const v = f.local(type.v128);
+  const mask = f.local(type.v128);
+  f.get(C).i32(2).shl().set(cB);
+  f.get(W).get(cB).mul().set(rowB);
+  f.get(Y).set(py);
+  f.get(ARG).set(pa);
+  forLoop(f, b, () => f.i32(0), N, 1, () =>
+    forLoop(f, oy, () => f.i32(0), OH, 1, () => {
+      // row = byte offset from x of (b, 2·oy, 0, 0)
+      f.get(b).get(H).mul().get(oy).i32(1).shl().add().get(rowB).mul().set(row);
+      forLoop(f, ox, () => f.i32(0), OW, 1, () =>
+        forLoop(f, ch, () => f.i32(0), C, 4, () => {
+          f.get(ox).i32(1).shl().get(cB).mul().get(ch).i32(2).shl().add().get(row).add().set(q);
+          f.f32(-Infinity).f32x4splat().set(best);
+          f.i32(-1).i32x4splat().set(pos);
+          const visit = (offset: () => void) => {
+            offset();
+            f.get(X).add().v128load().tee(v).get(best).f32x4gt().set(mask);
+            f.get(v).get(best).get(mask).bitselect().set(best);
+            offset();
+            f.i32x4splat().i32x4const([0, 4, 8, 12]).i32x4add().get(pos).get(mask).bitselect().set(pos);
+          };
+          visit(() => f.get(q));
+          visit(() => f.get(q).get(cB).add());
+          visit(() => f.get(q).get(rowB).add());
+          visit(() => f.get(q).get(rowB).add().get(cB).add());
+          f.get(py).get(best).v128store();
+          f.get(ARG).i32(0).ne();
+          f.if();
+          f.get(pa).get(pos).v128store();
+          f.end();
+          f.get(py).i32(16).add().set(py);
+          f.get(pa).i32(16).add().set(pa);
+        }),
+      );
+    }),
+  );
+  return f;
+}
+
+/**
+ * maxpool2_grad(arg, dy, dx, n, h, w, c, oh, ow): the gradient of maxpool2's windows, which do
+ * not overlap: each window's four positions written at once, 0 + dy where the argmax is, +0
+ * elsewhere (the values maxpool_scatter adds into a zeroed dx), four channels per f32x4; rows
+ * and columns no window covers (odd sizes) are left to the caller to zero.
+ */
+function maxPool2Grad(): Func {
+  const f = new Func("maxpool2_grad", Array(9).fill(i32));
+  const [ARG, DY, DX, N, H, W, C, OH, OW] = [...Array(9).keys()];
+  const [b, oy, ox, ch, q, pd, pa, cB, rowB, row] = Array.from({ length: 10 }, () => f.local(i32));
+  const pos = f.local(type.v128);
+  const g = f.local(type.v128);
+  f.get(C).i32(2).shl().set(cB);
+  f.get(W).get(cB).mul().set(rowB);
+  f.get(DY).set(pd);
+  f.get(ARG).set(pa);
+  forLoop(f, b, () => f.i32(0), N, 1, () =>
+    forLoop(f, oy, () => f.i32(0), OH, 1, () => {
+      f.get(b).get(H).mul().get(oy).i32(1).shl().add().get(rowB).mul().set(row);
+      forLoop(f, ox, () => f.i32(0), OW, 1, () =>
+        forLoop(f, ch, () => f.i32(0), C, 4, () => {
+          f.get(ox).i32(1).shl().get(cB).mul().get(ch).i32(2).shl().add().get(row).add().set(q);
+          f.get(pa).v128load().set(pos);
+          f.v128zero().get(pd).v128load().f32x4add().set(g);
+          const put = (offset: () => void) => {
+            offset();
+            f.get(DX).add();
+            f.get(g).v128zero();
+            offset();
+            i32x4eq(f.i32x4splat().i32x4const([0, 4, 8, 12]).i32x4add().get(pos));
+            f.bitselect().v128store();
+          };
+          put(() => f.get(q));
+          put(() => f.get(q).get(cB).add());
+          put(() => f.get(q).get(rowB).add());
+          put(() => f.get(q).get(rowB).add().get(cB).add());
+          f.get(pd).i32(16).add().set(pd);
+          f.get(pa).i32(16).add().set(pa);
+        }),
+      );
+    }),
+  );
+  return f;
+}
+
 /** The generated functions of this file. */
 export function poolFuncs(): Func[] {
-  return [maxPool(), maxPoolScatter()];
+  return [maxPool(), maxPoolScatter(), maxPool2(), maxPool2Grad()];
 }

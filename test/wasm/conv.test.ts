@@ -259,6 +259,8 @@ const poolCases: PoolCase[] = [
   { x: [3, 6, 5, 2], size: [2, 3], strides: [1, 2], pad: "valid", ties: true },
   { x: [1, 5, 5, 1], size: 2, strides: 1, pad: 1 },
   { x: [2, 11, 11, 32], size: 2, strides: 2, pad: "valid", ties: true },
+  { x: [1, 7, 6, 8], size: 2, strides: 2, pad: "valid" },
+  { x: [1, 8, 8, 4], size: 2, strides: 2, pad: "same", ties: true },
   { x: [1, 6, 6, 8], size: 3, strides: 2, pad: "same" },
 ];
 
