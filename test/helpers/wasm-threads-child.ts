@@ -62,9 +62,10 @@ async function main(): Promise<void> {
       helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
     }
   }
-  // Convolutions and their gradients (tsdl's im2col products, conv.ts) with every GEMM block on
-  // the helper thread, against the cpu backend: the 3×3×16 layer (im2col rows of 144, filter
-  // gradient through a transposed copy) and a 3×3×1 one (rows of 9, read transposed in place).
+  // Convolutions and their gradients (conv.ts) with every GEMM block on the helper thread,
+  // against the cpu backend: the 3×3×16 layer (forward and dx as im2col products, rows of 144)
+  // and a 3×3×1 one (its dx a product; its forward and both filter gradients are the direct
+  // kernels of conv-direct.ts, on the calling thread).
   const blocksBefore = runner.helperBlocks;
   const cases = [
     { x: [4, 28, 28, 16], f: [3, 3, 16, 32], seed: 6 },
