@@ -9,8 +9,9 @@
  *
  *   conv1_{none,bias,relu,bias_relu}(x, w, y, bias, n, hp, wp, oh, ow, kh, kw, sh, sw, o)
  *       y[p, j] = act(Σ_(ky, kx) x[b, oy·sh + ky, ox·sw + kx] · w[(ky·kw + kx)·o + j] + bias[j])
- *       for every output pixel p = (b, oy, ox): 16 output channels (four f32x4 accumulators) at a
- *       time, then 4, then one; the taps in row-major order, as the im2col product sums them
+ *       for every output pixel p = (b, oy, ox), two pixels at a time (sharing each weight load):
+ *       16 output channels (four f32x4 accumulators) at a time, then 4, then one; the taps in
+ *       row-major order, as the im2col product sums them
  *   conv1_dw(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o)
  *       dw[(ky·kw + kx)·o + j] = Σ_p x[b, oy·sh + ky, ox·sw + kx] · dy[p, j], p in order: three
  *       taps of one filter row × 16 channels (twelve f32x4 accumulators) per pass over dy
@@ -45,24 +46,46 @@ function forLoop(f: Func, v: number, from: () => void, limit: number, step: numb
 function forward(epilogue: Epilogue): Func {
   const f = new Func(`conv1_${epilogue}`, Array(14).fill(i32));
   const [X, Wt, Y, BIAS, N, HP, WP, OH, OW, KH, KW, SH, SW, O] = [...Array(14).keys()];
-  const [b, oy, ox, j, ky, kx, rowB, base, xp, wp_, out, oB, row, end16, end4, wRowStep] = Array.from({ length: 16 }, () => f.local(i32));
-  const acc = Array.from({ length: 4 }, () => f.local(type.v128));
-  const xs = f.local(type.v128);
+  const [b, oy, ox, j, ky, kx, rowB, base, xp, wp_, out, oB, row, end16, end4, swB, lastPair] = Array.from({ length: 17 }, () => f.local(i32));
+  // Two pixels at a time (ox, ox + 1) share each weight load: 2 × nv accumulators.
+  const acc = Array.from({ length: 2 }, () => Array.from({ length: 4 }, () => f.local(type.v128)));
+  const wv = Array.from({ length: 4 }, () => f.local(type.v128));
+  const xs = [f.local(type.v128), f.local(type.v128)];
   const accS = f.local(type.f32);
   const useBias = epilogue === "bias" || epilogue === "bias_relu";
   const useRelu = epilogue === "relu" || epilogue === "bias_relu";
 
   f.get(O).i32(2).shl().set(oB);
   f.get(WP).i32(2).shl().set(rowB);
+  f.get(SW).i32(2).shl().set(swB);
   f.get(O).i32(-16).and().set(end16);
   f.get(O).i32(-4).and().set(end4);
-  f.get(KW).get(oB).mul().set(wRowStep);
+  f.get(OW).i32(1).sub().set(lastPair);
   f.get(Y).set(out);
 
-  /** One block of output channels j.. (nv f32x4 accumulators; nv = 0: the one channel j). */
-  const block = (nv: number) => {
+  /** acc (+ bias, then ReLU) stored at out + (j + 4v)·4 + pixel·o·4. */
+  const store = (pixel: number, value: () => void, vector: boolean, v: number) => {
+    f.get(out).get(j).i32(2).shl().add();
+    if (pixel) f.get(oB).add();
+    value();
+    if (vector) {
+      if (useBias) f.get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add();
+      if (useRelu) f.v128zero().f32x4max();
+      f.v128store(16 * v);
+    } else {
+      if (useBias) f.get(j).i32(2).shl().get(BIAS).add().f32load().f32add();
+      if (useRelu) f.f32(0).f32max();
+      f.f32store();
+    }
+  };
+
+  /**
+   * Output channels j.. of `pixels` (1 or 2) pixels from base: nv f32x4 accumulators each (nv = 0:
+   * the one channel j, one pixel). The taps in order, one product added per step.
+   */
+  const block = (nv: number, pixels: number) => {
     if (nv === 0) f.f32(0).set(accS);
-    for (let v = 0; v < nv; v++) f.v128zero().set(acc[v]);
+    for (let p = 0; p < pixels; p++) for (let v = 0; v < nv; v++) f.v128zero().set(acc[p][v]);
     // wp_ walks w's rows (one per tap), xp x's pixels of the window.
     f.get(j).i32(2).shl().get(Wt).add().set(wp_);
     forLoop(f, ky, () => f.i32(0), KH, 1, () => {
@@ -71,40 +94,54 @@ function forward(epilogue: Epilogue): Func {
         if (nv === 0) {
           f.get(xp).f32load().get(wp_).f32load().f32mul().get(accS).f32add().set(accS);
         } else {
-          f.get(xp).v128load32splat().set(xs);
-          for (let v = 0; v < nv; v++) f.get(xs).get(wp_).v128load(16 * v).f32x4mul().get(acc[v]).f32x4add().set(acc[v]);
+          f.get(xp).v128load32splat().set(xs[0]);
+          if (pixels === 2) f.get(xp).get(swB).add().v128load32splat().set(xs[1]);
+          for (let v = 0; v < nv; v++) {
+            f.get(wp_).v128load(16 * v).set(wv[v]);
+            for (let p = 0; p < pixels; p++) f.get(xs[p]).get(wv[v]).f32x4mul().get(acc[p][v]).f32x4add().set(acc[p][v]);
+          }
         }
         f.get(xp).i32(4).add().set(xp);
         f.get(wp_).get(oB).add().set(wp_);
       });
     });
-    if (nv === 0) {
-      f.get(out).get(j).i32(2).shl().add();
-      f.get(accS);
-      if (useBias) f.get(j).i32(2).shl().get(BIAS).add().f32load().f32add();
-      if (useRelu) f.f32(0).f32max();
-      f.f32store();
-    }
-    for (let v = 0; v < nv; v++) {
-      f.get(out).get(j).i32(2).shl().add();
-      f.get(acc[v]);
-      if (useBias) f.get(j).i32(2).shl().get(BIAS).add().v128load(16 * v).f32x4add();
-      if (useRelu) f.v128zero().f32x4max();
-      f.v128store(16 * v);
-    }
+    if (nv === 0) store(0, () => f.get(accS), false, 0);
+    for (let p = 0; p < pixels; p++) for (let v = 0; v < nv; v++) store(p, () => f.get(acc[p][v]), true, v);
+  };
+
+  /** Every output channel of `pixels` pixels from base. */
+  const channels = (pixels: number) => {
+    forLoop(f, j, () => f.i32(0), end16, 16, () => block(4, pixels));
+    forLoop(f, j, () => f.get(end16), end4, 4, () => block(1, pixels));
+    forLoop(f, j, () => f.get(end4), O, 1, () => {
+      block(0, 1);
+      if (pixels === 2) {
+        // the second pixel's single channel: base and out moved on by one pixel, then back
+        f.get(base).get(swB).add().set(base);
+        f.get(out).get(oB).add().set(out);
+        block(0, 1);
+        f.get(base).get(swB).sub().set(base);
+        f.get(out).get(oB).sub().set(out);
+      }
+    });
   };
 
   forLoop(f, b, () => f.i32(0), N, 1, () =>
     forLoop(f, oy, () => f.i32(0), OH, 1, () => {
       // row = x + (b·hp + oy·sh)·wp·4
       f.get(b).get(HP).mul().get(oy).get(SH).mul().add().get(rowB).mul().get(X).add().set(row);
-      forLoop(f, ox, () => f.i32(0), OW, 1, () => {
-        f.get(ox).get(SW).mul().i32(2).shl().get(row).add().set(base);
-        forLoop(f, j, () => f.i32(0), end16, 16, () => block(4));
-        forLoop(f, j, () => f.get(end16), end4, 4, () => block(1));
-        forLoop(f, j, () => f.get(end4), O, 1, () => block(0));
-        f.get(out).get(oB).add().set(out);
+      forLoop(f, ox, () => f.i32(0), lastPair, 2, () => {
+        f.get(ox).get(swB).mul().get(row).add().set(base);
+        channels(2);
+        f.get(out).get(oB).add().get(oB).add().set(out);
       });
+      // an odd last pixel
+      f.get(ox).get(OW).ltS();
+      f.if();
+      f.get(ox).get(swB).mul().get(row).add().set(base);
+      channels(1);
+      f.get(out).get(oB).add().set(out);
+      f.end();
     }),
   );
   return f;
