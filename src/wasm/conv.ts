@@ -127,37 +127,40 @@ function columns(backend: WasmBackend, x: tf.TensorInfo, g: Geometry, temps: Tem
 let direct = true;
 
 /**
- * Whether single-channel convolutions (a first layer on grey images) take the direct kernels
- * (conv-direct.ts) instead of the im2col product: on by default; off only to compare the two
+ * Whether convolutions take the direct kernels (conv-direct.ts: the forward pass and the filter
+ * gradient) instead of the im2col products: on by default; off only to compare the two
  * (test/bench/conv-kernels.bench.ts). Both give the same bits.
  */
 export function setDirectConvolutions(on: boolean): void {
   direct = on;
 }
 
-/** Whether the direct single-channel forward kernel applies. */
+/**
+ * Whether the direct kernels apply: no im2col copy (nor, for the filter gradient, its transpose),
+ * the same sums in the same order. For conv 2 (71 MFLOP) the forward took 4.5 ms (2.5 ms of CPU)
+ * against 14–15 ms (7.2 ms of CPU, two threads) for im2col and the GEMM at load 7.8.
+ */
 function directCase(g: Geometry): boolean {
-  return direct && g.c === 1;
+  return direct && (g.c === 1 || (directAll && directFlops(g) <= DIRECT_MAX_FLOPS));
+}
+
+/** 2·p·k·o of a convolution. */
+function directFlops(g: Geometry): number {
+  return 2 * g.n * g.oh * g.ow * g.kh * g.kw * g.c * g.o;
 }
 
 /**
- * Products up to this many FLOP (2·p·k·o) take the direct filter gradient at any channel count.
- * It runs on one thread; measured only at dl.models.cnn's shapes (conv 2, 71 MFLOP: 3.8 ms of
- * CPU against 5.8–6.6 ms for im2col + transpose + the GEMM on two threads, at load 8), so much
- * larger products stay on the GEMM, whose helper threads may win there on a quiet machine.
+ * Products up to this many FLOP (2·p·k·o) take the direct kernels at any channel count. They run
+ * on one thread; measured only at dl.models.cnn's shapes (conv 2, 71 MFLOP; the filter gradient
+ * 3.8 ms of CPU against 5.8–6.6 ms for im2col + transpose + the GEMM on two threads, at load 8),
+ * so much larger products stay on the GEMM, whose helper threads may win there on a quiet machine.
  */
-const DIRECT_FILTER_MAX_FLOPS = 2 ** 28;
+const DIRECT_MAX_FLOPS = 2 ** 28;
 
-/** Whether the direct filter gradient applies (no im2col copy, no transpose, the same bits). */
-function directFilterCase(g: Geometry): boolean {
-  const flops = 2 * g.n * g.oh * g.ow * g.kh * g.kw * g.c * g.o;
-  return direct && (g.c === 1 || (directFilterAll && flops <= DIRECT_FILTER_MAX_FLOPS));
-}
-
-let directFilterAll = true;
-/** Test/bench switch: the direct filter gradient for every channel count (default) or single-channel only. */
-export function setDirectFilterGradient(all: boolean): void {
-  directFilterAll = all;
+let directAll = true;
+/** Bench switch: the direct kernels for every channel count (default) or for single-channel convolutions only. */
+export function setDirectAnyChannels(all: boolean): void {
+  directAll = all;
 }
 
 /**
@@ -343,7 +346,7 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   }
   const temps = new Temps(backend);
   try {
-    if (directFilterCase(g)) {
+    if (directCase(g)) {
       const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
       directConvFor(backend).filterGradient(ptr, at(backend, dy), at(backend, dw), g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
       return dw;

@@ -43,7 +43,7 @@ export { indexingConfigs } from "./indexing";
 export { ADAM_KERNEL, adamConfig, installFusedAdam } from "./adam";
 export { DENSE_KERNEL, denseConfig, installFusedDense, uninstallFusedDense } from "./dense";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
-export { CONV_BIAS_KERNEL, CONV_KERNELS, RELU_BIAS_GRAD_KERNEL, convolutionConfigs, fusedConvolutionConfigs, setDirectConvolutions, setDirectFilterGradient, setPoolArgmax } from "./conv";
+export { CONV_BIAS_KERNEL, CONV_KERNELS, RELU_BIAS_GRAD_KERNEL, convolutionConfigs, fusedConvolutionConfigs, setDirectConvolutions, setDirectAnyChannels, setPoolArgmax } from "./conv";
 export { installFusedConv, uninstallFusedConv } from "./conv-fused";
 export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
