@@ -1,6 +1,6 @@
 /**
- * 2-D convolutions and max-pooling's gradient for the tfjs `wasm` backend, on tsdl's SIMD GEMM
- * (gemm.ts) and its helper threads (parallel.ts).
+ * 2-D convolutions and max-pooling for the tfjs `wasm` backend, on tsdl's SIMD GEMM (gemm.ts) and
+ * its helper threads (parallel.ts), and on direct kernels (conv-direct.ts, pool.ts).
  *
  * Profiled on a training step of `dl.models.cnn` (batch 64, Adam; test/bench/cnn-profile.bench.ts)
  * with tfjs-wasm 4.22's kernels, 95 ms of kernels per step: `Conv2DBackpropInput` 40% (a scalar
@@ -20,11 +20,20 @@
  * CNN took 109 s with it and 231 s with XNNPACK's (whose thread pool, unlike tsdl's helpers,
  * has no back-off when a helper thread is descheduled), so it stays tsdl's.
  * The im2col and col2im copies are generated WebAssembly too (im2col.ts): as JavaScript loops
- * they took as long as the products. `MaxPoolGrad` (im2col.ts) recomputes each window's argmax
- * from the forward input, first maximum in row-major window order as the `cpu` backend does,
- * and adds dy there. Results match the `cpu` backend to float32 rounding, gradients
- * included (test/wasm/conv.test.ts). What they do not cover (dilations, NCHW, other dtypes) runs
- * on the shipped kernels.
+ * they took as long as the products.
+ *
+ * Issue 14 (profiled again: the first layer's k = 9 products ran at 5.8 GFLOP/s, conv 2's filter
+ * gradient spent 3 ms transposing its 4.5 MB im2col matrix): `Conv2D` and `Conv2DBackpropFilter`
+ * up to DIRECT_MAX_FLOPS are now direct SIMD kernels without any copy (conv-direct.ts), the same
+ * sums in the same order as the products above; `Conv2DBackpropInput` stays col2im(dy · Wᵀ).
+ * A layer's bias and ReLU run in the forward kernel's epilogue (`TsdlConv2DBias`, conv-fused.ts
+ * hooks it into tfjs), and their gradient in one pass (`TsdlReluBiasGrad`). `MaxPool` keeps the
+ * argmax of every window while gradients are recorded (pool.ts), and `MaxPoolGrad` scatters dy
+ * through it; without one (another input, or a forward pass not recorded) it finds each window's
+ * argmax again (im2col.ts), first maximum in row-major window order as the `cpu` backend does.
+ * Results match the `cpu` backend to float32 rounding, gradients included, and tsdl's former
+ * kernels bit for bit (test/wasm/conv.test.ts). What they do not cover (dilations, NCHW, other
+ * dtypes) runs on the shipped kernels.
  */
 import * as tf from "@tensorflow/tfjs";
 import { gemmFor } from "./gemm";
@@ -516,7 +525,7 @@ const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.Tenso
 export const CONV_KERNELS = Object.keys(KERNELS);
 
 /**
- * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad` and `Sum` for a backend
+ * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPool`, `MaxPoolGrad` and `Sum` for a backend
  * built on tfjs-backend-wasm; `fallback(name)` is what runs the cases they leave out (the
  * shipped kernel, or for `Conv2DBackpropFilter`, which wasm lacks, the assembled one).
  */

@@ -6,8 +6,9 @@
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
  * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
- * training too (dense.ts), convolutions and max-pooling's gradient as im2col
- * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
+ * training too (dense.ts), convolutions as im2col products on that GEMM or direct kernels, conv +
+ * bias + ReLU fused in training, max-pooling with its argmax (conv.ts, conv-direct.ts,
+ * conv-fused.ts, pool.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
  * up when it picks wasm.
