@@ -301,9 +301,78 @@ function reluGradBias(): Func {
   return f;
 }
 
+/**
+ * conv1_dx(dy, wt, dx, n, h, w, c, oh, ow, kh, kw, o, top, left), stride 1: the input gradient
+ * with the sums of col2im(dy · Wᵀ) in their order: for each dx pixel and 16, 4 or 1 of its
+ * channels, over its output pixels p = (oy, ox) ascending (the taps ky, kx descending), the tap's
+ * dot product over the o output channels from +0, then added to the running dx from +0. wt is
+ * the filter as [kh, kw, o, c] (conv.ts transposes each tap).
+ */
+function inputGradient(): Func {
+  const f = new Func("conv1_dx", Array(14).fill(i32));
+  const [DY, WT, DX, N, H, W, C, OH, OW, KH, KW, O, TOP, LEFT] = [...Array(14).keys()];
+  const [b, iy, ix, j, oy, ox, oy0, oy1, ox0, ox1, q, dyp, wp_, out, cB, end16, end4, t] = Array.from({ length: 18 }, () => f.local(i32));
+  const acc = Array.from({ length: 4 }, () => f.local(type.v128));
+  const tap = Array.from({ length: 4 }, () => f.local(type.v128));
+  const s = f.local(type.v128);
+  const accS = f.local(type.f32);
+  const tapS = f.local(type.f32);
+  f.get(C).i32(2).shl().set(cB);
+  f.get(C).i32(-16).and().set(end16);
+  f.get(C).i32(-4).and().set(end4);
+  f.get(DX).set(out);
+  const block = (nv: number) => {
+    if (nv === 0) f.f32(0).set(accS);
+    for (let v = 0; v < nv; v++) f.v128zero().set(acc[v]);
+    forLoop(f, oy, () => f.get(oy0), oy1, 1, () =>
+      forLoop(f, ox, () => f.get(ox0), ox1, 1, () => {
+        // dyp = dy + ((b·oh + oy)·ow + ox)·o·4; wp_ = wt + (((iy + top − oy)·kw + ix + left − ox)·o·c + j)·4
+        f.get(b).get(OH).mul().get(oy).add().get(OW).mul().get(ox).add().get(O).mul().i32(2).shl().get(DY).add().set(dyp);
+        f.get(iy).get(TOP).add().get(oy).sub().get(KW).mul().get(ix).add().get(LEFT).add().get(ox).sub().get(O).mul().get(C).mul().get(j).add().i32(2).shl().get(WT).add().set(wp_);
+        if (nv === 0) f.f32(0).set(tapS);
+        for (let v = 0; v < nv; v++) f.v128zero().set(tap[v]);
+        forLoop(f, q, () => f.i32(0), O, 1, () => {
+          if (nv === 0) {
+            f.get(dyp).f32load().get(wp_).f32load().f32mul().get(tapS).f32add().set(tapS);
+          } else {
+            f.get(dyp).v128load32splat().set(s);
+            for (let v = 0; v < nv; v++) f.get(s).get(wp_).v128load(16 * v).f32x4mul().get(tap[v]).f32x4add().set(tap[v]);
+          }
+          f.get(dyp).i32(4).add().set(dyp);
+          f.get(wp_).get(cB).add().set(wp_);
+        });
+        if (nv === 0) f.get(accS).get(tapS).f32add().set(accS);
+        for (let v = 0; v < nv; v++) f.get(acc[v]).get(tap[v]).f32x4add().set(acc[v]);
+      }),
+    );
+    if (nv === 0) f.get(out).get(j).i32(2).shl().add().get(accS).f32store();
+    for (let v = 0; v < nv; v++) f.get(out).get(j).i32(2).shl().add().get(acc[v]).v128store(16 * v);
+  };
+  /** lo = max(0, e − k + 1), hi = min(limit, e + 1) (exclusive), e = i + pad. */
+  const range = (i: number, pad: number, k: number, limit: number, lo: number, hi: number) => {
+    f.get(i).get(pad).add().get(k).sub().i32(1).add().set(t);
+    f.get(t).i32(0).get(t).i32(0).gtS().select().set(lo);
+    f.get(i).get(pad).add().i32(1).add().set(t);
+    f.get(t).get(limit).get(t).get(limit).ltS().select().set(hi);
+  };
+  forLoop(f, b, () => f.i32(0), N, 1, () =>
+    forLoop(f, iy, () => f.i32(0), H, 1, () => {
+      range(iy, TOP, KH, OH, oy0, oy1);
+      forLoop(f, ix, () => f.i32(0), W, 1, () => {
+        range(ix, LEFT, KW, OW, ox0, ox1);
+        forLoop(f, j, () => f.i32(0), end16, 16, () => block(4));
+        forLoop(f, j, () => f.get(end16), end4, 4, () => block(1));
+        forLoop(f, j, () => f.get(end4), C, 1, () => block(0));
+        f.get(out).get(cB).add().set(out);
+      });
+    }),
+  );
+  return f;
+}
+
 /** The generated functions of this file. */
 export function directConvFuncs(): Func[] {
-  return (["none", "bias", "relu", "bias_relu"] as const).map((e) => forward(e)).concat(filterGradient(), reluGradBias());
+  return (["none", "bias", "relu", "bias_relu"] as const).map((e) => forward(e)).concat(filterGradient(), reluGradBias(), inputGradient());
 }
 
 /** The kernels bound to one memory. */
@@ -312,6 +381,8 @@ export interface DirectConvKernels {
   forward: Record<Epilogue, (x: number, w: number, y: number, bias: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void>;
   /** dw = the filter gradient. */
   filterGradient: (x: number, dy: number, dw: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void;
+  /** dx of a stride-1 convolution from dy and the filter as [kh, kw, o, c]. */
+  inputGradient: (dy: number, wt: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, o: number, top: number, left: number) => void;
   /** dz = dy · step(y) and db = dz summed over its rows. */
   reluGradBias: (dy: number, y: number, dz: number, db: number, rows: number, cols: number) => void;
   /** pool.ts: max-pooling with its argmax (arg 0: none), and the gradient scattered through it. */
@@ -345,6 +416,7 @@ export function directConvFor(backend: MemoryHolder): DirectConvKernels {
       maxPoolScatter: e.maxpool_scatter,
       maxPool2: e.maxpool2,
       maxPool2Grad: e.maxpool2_grad,
+      inputGradient: e.conv1_dx,
     };
     perBackend.set(backend, kernels);
   }

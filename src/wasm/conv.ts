@@ -24,8 +24,9 @@
  *
  * Issue 14 (profiled again: the first layer's k = 9 products ran at 5.8 GFLOP/s, conv 2's filter
  * gradient spent 3 ms transposing its 4.5 MB im2col matrix): `Conv2D` and `Conv2DBackpropFilter`
- * up to DIRECT_MAX_FLOPS are now direct SIMD kernels without any copy (conv-direct.ts), the same
- * sums in the same order as the products above; `Conv2DBackpropInput` stays col2im(dy · Wᵀ).
+ * up to DIRECT_MAX_FLOPS, and `Conv2DBackpropInput` at stride 1, are now direct SIMD kernels
+ * without any copy (conv-direct.ts), the same sums in the same order as the products above
+ * (for dx: each tap's dot product over o, added to dx in col2im's order).
  * A layer's bias and ReLU run in the forward kernel's epilogue (`TsdlConv2DBias`, conv-fused.ts
  * hooks it into tfjs), and their gradient in one pass (`TsdlReluBiasGrad`). `MaxPool` keeps the
  * argmax of every window while gradients are recorded (pool.ts), and `MaxPoolGrad` scatters dy
@@ -321,6 +322,15 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
   }
   const temps = new Temps(backend);
   try {
+    if (directCase(g) && g.sh === 1 && g.sw === 1 && !pointwise(g)) {
+      // The direct input gradient (conv-direct.ts), on the filter as [kh, kw, o, c].
+      const wt = temps.alloc(k * g.o);
+      const taps = g.kh * g.kw;
+      const kernels = gemmFor(backend);
+      for (let t = 0; t < taps; t++) kernels.transpose(at(backend, filter) + t * g.c * g.o * 4, wt + t * g.c * g.o * 4, g.c, g.o);
+      directConvFor(backend).inputGradient(at(backend, dy), wt, at(backend, dx), g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.o, g.top, g.left);
+      return dx;
+    }
     const wt = temps.alloc(k * g.o);
     const dcols = pointwise(g) ? at(backend, dx) : temps.alloc(p * k);
     gemmFor(backend).transpose(at(backend, filter), wt, k, g.o); // Wᵀ [o, k]

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import { poolSwitch } from "../../src/wasm/threadpool";
 import { parallelGemmFor } from "../../src/wasm/parallel";
-import { installFastDropout, installFusedDense, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
+import { installFastDropout, installFusedDense, setDirectConvolutions, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
 
 async function main(): Promise<void> {
   const info = await initBackend();
@@ -62,10 +62,9 @@ async function main(): Promise<void> {
       helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
     }
   }
-  // Convolutions and their gradients (conv.ts) with every GEMM block on the helper thread,
-  // against the cpu backend: the 3×3×16 layer (forward and dx as im2col products, rows of 144)
-  // and a 3×3×1 one (its dx a product; its forward and both filter gradients are the direct
-  // kernels of conv-direct.ts, on the calling thread).
+  // Convolutions and their gradients (conv.ts) as im2col products with every GEMM block on the
+  // helper thread, and on the direct kernels (conv-direct.ts, the calling thread), against the
+  // cpu backend: a 3×3×16 layer (im2col rows of 144) and a 3×3×1 one (rows of 9).
   const blocksBefore = runner.helperBlocks;
   const cases = [
     { x: [4, 28, 28, 16], f: [3, 3, 16, 32], seed: 6 },
@@ -86,10 +85,15 @@ async function main(): Promise<void> {
         return [y, dx, df].map((t) => t.dataSync());
       }),
     );
+  // The products with the direct kernels off (at these sizes they would take the convolutions'
+  // forward pass and gradients off the GEMM), then with them on.
+  setDirectConvolutions(false);
   runner.callerClaims = false;
   const onWasm = convAll();
   runner.callerClaims = true;
+  setDirectConvolutions(true);
   const convHelperBlocks = runner.helperBlocks - blocksBefore;
+  const onWasmDirect = convAll();
   // The article MLP's first layer in training (dropout, fused dense ReLU and their gradients,
   // dropout.ts and dense.ts) with every GEMM block on the helper, against tfjs's own dropout and
   // unfused dense layer: the same bits expected.
@@ -122,7 +126,9 @@ async function main(): Promise<void> {
   onCpu.forEach((want, i) => {
     let scale = 0;
     for (const v of want) scale = Math.max(scale, Math.abs(v));
-    for (let j = 0; j < want.length; j++) convDiff = Math.max(convDiff, Math.abs(want[j] - onWasm[i][j]) / scale);
+    for (let j = 0; j < want.length; j++) {
+      convDiff = Math.max(convDiff, Math.abs(want[j] - onWasm[i][j]) / scale, Math.abs(want[j] - onWasmDirect[i][j]) / scale);
+    }
   });
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,

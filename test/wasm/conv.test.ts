@@ -91,28 +91,30 @@ for (const c of convCases) {
   });
 }
 
-// The direct kernels (single-channel forward, any filter gradient) sum the same products in the same order as the im2col
+// The direct kernels (forward, filter gradient, stride-1 input gradient) sum the same products in the same order as the im2col
 // product on tsdl's GEMM: the same bits, so seeded CNN runs repeat exactly.
 const directCases: ConvCase[] = [
   { x: [64, 28, 28, 1], f: [3, 3, 1, 16], strides: 1, pad: "valid" },
   { x: [2, 9, 8, 1], f: [3, 3, 1, 5], strides: 2, pad: "same" },
   { x: [1, 7, 7, 1], f: [5, 2, 1, 7], strides: [1, 2], pad: 1 },
   { x: [2, 10, 10, 1], f: [4, 4, 1, 21], strides: 3, pad: "same" },
-  // More channels: the direct filter gradient (the forward stays the im2col product).
+  // More channels, stride 1 for the direct input gradient too.
   { x: [4, 13, 13, 16], f: [3, 3, 16, 32], strides: 1, pad: "valid" },
   { x: [2, 7, 7, 3], f: [3, 3, 3, 5], strides: 2, pad: "same" },
   { x: [1, 9, 7, 5], f: [2, 3, 5, 3], strides: [2, 1], pad: 1 },
+  { x: [2, 9, 8, 5], f: [3, 3, 5, 7], strides: 1, pad: "same" },
+  { x: [1, 7, 7, 3], f: [2, 3, 3, 21], strides: 1, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] as unknown as number },
 ];
 for (const c of directCases) {
-  test(`direct conv2d x [${c.x}] filter [${c.f}] strides ${c.strides} pad ${c.pad}: the direct kernels give the im2col product's bits`, async () => {
+  test(`direct conv2d x [${c.x}] filter [${c.f}] strides ${c.strides} pad ${c.pad}: the direct kernels give the im2col products' bits (output, dW, dx)`, async () => {
     const x = values(...c.x);
     const f = values(...c.f);
     const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.strides, c.pad).shape);
     const w = values(...outShape);
     const run = (xt: tf.Tensor, ft: tf.Tensor, wt: tf.Tensor) => {
       const y = tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.strides, c.pad);
-      const df = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), wt)))(ft);
-      return [y, df];
+      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), wt)))([xt, ft]);
+      return [y, df, dx];
     };
     let viaIm2col: Values[];
     setDirectConvolutions(false);
@@ -124,6 +126,7 @@ for (const c of directCases) {
     const viaDirect = await runOn("wasm", [x, f, w], run);
     assertBits(viaDirect[0].data, viaIm2col[0].data, "output");
     assertBits(viaDirect[1].data, viaIm2col[1].data, "filter gradient");
+    assertBits(viaDirect[2].data, viaIm2col[2].data, "input gradient");
   });
 }
 
