@@ -1,6 +1,6 @@
 /**
- * 2-D convolutions and max-pooling's gradient for the tfjs `wasm` backend, on tsdl's SIMD GEMM
- * (gemm.ts) and its helper threads (parallel.ts).
+ * 2-D convolutions and max-pooling for the tfjs `wasm` backend, on tsdl's SIMD GEMM (gemm.ts) and
+ * its helper threads (parallel.ts), and on direct kernels (conv-direct.ts, pool.ts).
  *
  * Profiled on a training step of `dl.models.cnn` (batch 64, Adam; test/bench/cnn-profile.bench.ts)
  * with tfjs-wasm 4.22's kernels, 95 ms of kernels per step: `Conv2DBackpropInput` 40% (a scalar
@@ -20,15 +20,26 @@
  * CNN took 109 s with it and 231 s with XNNPACK's (whose thread pool, unlike tsdl's helpers,
  * has no back-off when a helper thread is descheduled), so it stays tsdl's.
  * The im2col and col2im copies are generated WebAssembly too (im2col.ts): as JavaScript loops
- * they took as long as the products. `MaxPoolGrad` (im2col.ts) recomputes each window's argmax
- * from the forward input, first maximum in row-major window order as the `cpu` backend does,
- * and adds dy there. Results match the `cpu` backend to float32 rounding, gradients
- * included (test/wasm/conv.test.ts). What they do not cover (dilations, NCHW, other dtypes) runs
- * on the shipped kernels.
+ * they took as long as the products.
+ *
+ * Issue 14 (profiled again: the first layer's k = 9 products ran at 5.8 GFLOP/s, conv 2's filter
+ * gradient spent 3 ms transposing its 4.5 MB im2col matrix): `Conv2D` and `Conv2DBackpropFilter`
+ * up to DIRECT_MAX_FLOPS, and `Conv2DBackpropInput` at stride 1, are now direct SIMD kernels
+ * without any copy (conv-direct.ts), the same sums in the same order as the products above
+ * (for dx: each tap's dot product over o, added to dx in col2im's order).
+ * A layer's bias and ReLU run in the forward kernel's epilogue (`TsdlConv2DBias`, conv-fused.ts
+ * hooks it into tfjs), and their gradient in one pass (`TsdlReluBiasGrad`). `MaxPool` keeps the
+ * argmax of every window while gradients are recorded (pool.ts), and `MaxPoolGrad` scatters dy
+ * through it; without one (another input, or a forward pass not recorded) it finds each window's
+ * argmax again (im2col.ts), first maximum in row-major window order as the `cpu` backend does.
+ * Results match the `cpu` backend to float32 rounding, gradients included, and tsdl's former
+ * kernels bit for bit (test/wasm/conv.test.ts). What they do not cover (dilations, NCHW, other
+ * dtypes) runs on the shipped kernels.
  */
 import * as tf from "@tensorflow/tfjs";
 import { gemmFor } from "./gemm";
 import { parallelGemmFor } from "./parallel";
+import { directConvFor } from "./conv-direct";
 
 /** The subset of tfjs-backend-wasm's `BackendWasm` that these kernels use. */
 interface WasmBackend {
@@ -123,9 +134,111 @@ function columns(backend: WasmBackend, x: tf.TensorInfo, g: Geometry, temps: Tem
   return cols;
 }
 
+let direct = true;
+
+/**
+ * Whether convolutions take the direct kernels (conv-direct.ts: the forward pass and the filter
+ * gradient) instead of the im2col products: on by default; off only to compare the two
+ * (test/bench/conv-kernels.bench.ts). Both give the same bits.
+ */
+export function setDirectConvolutions(on: boolean): void {
+  direct = on;
+}
+
+/**
+ * Whether the direct kernels apply: no im2col copy (nor, for the filter gradient, its transpose),
+ * the same sums in the same order. For conv 2 (71 MFLOP) the forward took 4.5 ms (2.5 ms of CPU)
+ * against 14–15 ms (7.2 ms of CPU, two threads) for im2col and the GEMM at load 7.8.
+ */
+function directCase(g: Geometry): boolean {
+  return direct && (g.c === 1 || (directAll && directFlops(g) <= DIRECT_MAX_FLOPS));
+}
+
+/** 2·p·k·o of a convolution. */
+function directFlops(g: Geometry): number {
+  return 2 * g.n * g.oh * g.ow * g.kh * g.kw * g.c * g.o;
+}
+
+/**
+ * Products up to this many FLOP (2·p·k·o) take the direct kernels at any channel count. They run
+ * on one thread; measured only at dl.models.cnn's shapes (conv 2, 71 MFLOP; the filter gradient
+ * 3.8 ms of CPU against 5.8–6.6 ms for im2col + transpose + the GEMM on two threads, at load 8),
+ * so much larger products stay on the GEMM, whose helper threads may win there on a quiet machine.
+ */
+const DIRECT_MAX_FLOPS = 2 ** 28;
+
+let directAll = true;
+/** Bench switch: the direct kernels for every channel count (default) or for single-channel convolutions only. */
+export function setDirectAnyChannels(all: boolean): void {
+  directAll = all;
+}
+
+/**
+ * x as the direct kernels read it: [n, hp, wp, c] covering every window, x itself where the
+ * windows lie inside it, else a zero-padded copy (so padding zeros are multiplied, as im2col's are).
+ */
+function windowsOf(backend: WasmBackend, x: tf.TensorInfo, g: Geometry, temps: Temps): { ptr: number; hp: number; wp: number } {
+  const hp = (g.oh - 1) * g.sh + g.kh;
+  const wp = (g.ow - 1) * g.sw + g.kw;
+  if (g.top === 0 && g.left === 0 && hp <= g.h && wp <= g.w) return { ptr: at(backend, x), hp: g.h, wp: g.w };
+  const ptr = temps.alloc(g.n * hp * wp * g.c);
+  const mem = heap(backend);
+  const dst = ptr / 4;
+  const src = at(backend, x) / 4;
+  mem.fill(0, dst, dst + g.n * hp * wp * g.c);
+  const x1 = Math.min(g.w, wp - g.left);
+  for (let b = 0; b < g.n; b++) {
+    for (let iy = 0; iy < Math.min(g.h, hp - g.top); iy++) {
+      if (x1 <= 0) continue;
+      const from = src + (b * g.h + iy) * g.w * g.c;
+      mem.copyWithin(dst + ((b * hp + iy + g.top) * wp + g.left) * g.c, from, from + x1 * g.c);
+    }
+  }
+  return { ptr, hp, wp };
+}
+
 /** The shipped kernel handles what these do not: dilations, NCHW, other dtypes. */
 function supported(info: tf.backend_util.Conv2DInfo, dataFormat: string | undefined, ...ts: tf.TensorInfo[]): boolean {
   return info.dilationHeight === 1 && info.dilationWidth === 1 && (dataFormat ?? "NHWC") === "NHWC" && ts.every((t) => t.dtype === "float32");
+}
+
+/** The epilogues of the forward convolution: none, or bias then ReLU (the fused kernel). */
+type ConvEpilogue = "none" | "bias" | "relu" | "bias_relu";
+
+/** y = act(conv(x, filter) + bias) into a new output; bias 0 for none. */
+function forwardConvolution(backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, ep: ConvEpilogue, bias: number): tf.TensorInfo {
+  const g = geometry(info);
+  const out = backend.makeOutput(info.outShape, "float32");
+  const p = g.n * g.oh * g.ow;
+  const k = g.kh * g.kw * g.c;
+  if (p === 0 || g.o === 0) return out;
+  const temps = new Temps(backend);
+  try {
+    if (k === 0) {
+      // No taps: every sum is +0, then the epilogue.
+      const mem = heap(backend);
+      const o0 = at(backend, out) / 4;
+      const b0 = bias / 4;
+      for (let i = 0; i < p; i++) {
+        for (let j = 0; j < g.o; j++) {
+          const v = ep === "bias" || ep === "bias_relu" ? 0 + mem[b0 + j] : 0;
+          mem[o0 + i * g.o + j] = ep === "relu" || ep === "bias_relu" ? Math.max(v, 0) : v;
+        }
+      }
+      return out;
+    }
+    if (directCase(g)) {
+      const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
+      // With c channels a filter row's taps are the kw·c floats of one run of x (conv-direct.ts).
+      directConvFor(backend).forward[ep](ptr, at(backend, filter), at(backend, out), bias, g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
+      return out;
+    }
+    const cols = columns(backend, x, g, temps, p * k);
+    parallelGemmFor(backend).gemm(ep, cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, bias);
+    return out;
+  } finally {
+    temps.dispose();
+  }
 }
 
 function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
@@ -137,23 +250,55 @@ function conv2d(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tensor
     strides, dilations, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   if (!supported(info, dataFormat, x, filter)) return fallback(args);
-  const g = geometry(info);
-  const out = backend.makeOutput(info.outShape, "float32");
-  const p = g.n * g.oh * g.ow;
-  const k = g.kh * g.kw * g.c;
-  if (p === 0 || g.o === 0) return out;
-  if (k === 0) {
-    zero(backend, out, p * g.o);
-    return out;
-  }
-  const temps = new Temps(backend);
-  try {
-    const cols = columns(backend, x, g, temps, p * k);
-    parallelGemmFor(backend).gemm("none", cols, at(backend, filter), at(backend, out), p, k, g.o, k, g.o, g.o, 0);
-    return out;
-  } finally {
-    temps.dispose();
-  }
+  return forwardConvolution(backend, x, filter, info, "none", 0);
+}
+
+/** The fused convolution kernel's name: inputs x, filter, bias [o]; attrs strides, pad, dimRoundingMode, activation "relu" or "linear". */
+export const CONV_BIAS_KERNEL = "TsdlConv2DBias";
+
+/** Attributes of `TsdlConv2DBias` (NHWC, no dilations: the fused op checks before it runs it). */
+export interface ConvBiasAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation: "relu" | "linear";
+}
+
+/**
+ * `TsdlConv2DBias`: conv(x, filter) + bias, then ReLU for `relu`, in the product's epilogue (the
+ * bias added after the whole sum, then max(·, 0): the bits of Conv2D, Add and Relu).
+ */
+function conv2dBias(args: KernelArgs): tf.TensorInfo {
+  const { x, filter, bias } = args.inputs as unknown as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
+  const { strides, pad, dimRoundingMode, activation } = args.attrs as unknown as ConvBiasAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode,
+  );
+  return forwardConvolution(backend, x, filter, info, activation === "relu" ? "bias_relu" : "bias", at(backend, bias));
+}
+
+/** The fused ReLU + bias gradient kernel's name: inputs dy, y (the fused output); outputs dz and db. */
+export const RELU_BIAS_GRAD_KERNEL = "TsdlReluBiasGrad";
+
+/** `TsdlReluBiasGrad`: dz = dy · step(y) and db = Σ dz over every axis but the last, in one pass. */
+function reluBiasGrad(args: KernelArgs): tf.TensorInfo[] {
+  const { dy, y } = args.inputs as unknown as { dy: tf.TensorInfo; y: tf.TensorInfo };
+  const backend = args.backend as unknown as WasmBackend;
+  const cols = y.shape[y.shape.length - 1];
+  const rows = y.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+  const dz = backend.makeOutput(y.shape, "float32");
+  const db = backend.makeOutput([cols], "float32");
+  if (cols > 0) directConvFor(backend).reluGradBias(at(backend, dy), at(backend, y), at(backend, dz), at(backend, db), rows, cols);
+  return [dz, db];
+}
+
+/** The fused convolution's kernels (conv-fused.ts runs them) on `backendName`. */
+export function fusedConvolutionConfigs(backendName = "wasm"): tf.KernelConfig[] {
+  return [
+    { kernelName: CONV_BIAS_KERNEL, backendName, kernelFunc: conv2dBias as unknown as tf.KernelFunc },
+    { kernelName: RELU_BIAS_GRAD_KERNEL, backendName, kernelFunc: reluBiasGrad as unknown as tf.KernelFunc },
+  ];
 }
 
 function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
@@ -177,6 +322,15 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
   }
   const temps = new Temps(backend);
   try {
+    if (directCase(g) && g.sh === 1 && g.sw === 1 && !pointwise(g)) {
+      // The direct input gradient (conv-direct.ts), on the filter as [kh, kw, o, c].
+      const wt = temps.alloc(k * g.o);
+      const taps = g.kh * g.kw;
+      const kernels = gemmFor(backend);
+      for (let t = 0; t < taps; t++) kernels.transpose(at(backend, filter) + t * g.c * g.o * 4, wt + t * g.c * g.o * 4, g.c, g.o);
+      directConvFor(backend).inputGradient(at(backend, dy), wt, at(backend, dx), g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.o, g.top, g.left);
+      return dx;
+    }
     const wt = temps.alloc(k * g.o);
     const dcols = pointwise(g) ? at(backend, dx) : temps.alloc(p * k);
     gemmFor(backend).transpose(at(backend, filter), wt, k, g.o); // Wᵀ [o, k]
@@ -211,6 +365,11 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   }
   const temps = new Temps(backend);
   try {
+    if (directCase(g)) {
+      const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
+      directConvFor(backend).filterGradient(ptr, at(backend, dy), at(backend, dw), g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
+      return dw;
+    }
     const cols = columns(backend, x, g, temps, p * k);
     // dW [k, o] = colsᵀ · dy. With short rows (k ≤ 16: the first layer's 3×3×1) cols is read
     // transposed in place; longer rows are copied transposed first (SIMD 4×4 blocks), as reading
@@ -229,8 +388,90 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   }
 }
 
+/** Where each max-pooling output's maximum came from (pool.ts), for its gradient. */
+interface PoolRecord {
+  /** The forward input's dataId: the argmax belongs to this input only. */
+  input: object;
+  /** The pooling's geometry, as `poolKey` writes it. */
+  key: string;
+  /** The argmax, int32 byte offsets from the input, in the backend's memory. */
+  arg: tf.TensorInfo;
+}
+
+/** Argmaxes by the forward output's dataId; each is freed with its output (`dropWithOutputs`). */
+const argmaxOf = new WeakMap<object, PoolRecord>();
+const hooked = new WeakSet<object>();
+
+/** Frees a pooling output's argmax when the backend frees the output itself. */
+function dropWithOutputs(backend: WasmBackend): void {
+  if (hooked.has(backend)) return;
+  hooked.add(backend);
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force?: boolean) => {
+    const freed = dispose(dataId, force);
+    const record = freed ? argmaxOf.get(dataId) : undefined;
+    if (record) {
+      argmaxOf.delete(dataId);
+      dispose(record.arg.dataId);
+    }
+    return freed;
+  };
+}
+
+/** The geometry a pooling's argmax is valid for. */
+function poolKey(info: tf.backend_util.Conv2DInfo): string {
+  return [info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].join(",");
+}
+
+/** Argmaxes are recorded only while gradients are (a training step), not at inference. */
+function recording(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+}
+
+let poolArgmax = true;
+
+/**
+ * Whether `MaxPool` is tsdl's (keeping its argmax for the gradient) or the shipped XNNPACK one
+ * (and `MaxPoolGrad` finds each maximum again): on by default; off only to compare the two
+ * (test/bench/conv-kernels.bench.ts). Both give the same bits.
+ */
+export function setPoolArgmax(on: boolean): void {
+  poolArgmax = on;
+}
+
+/** 2×2 windows at stride 2 without padding over channels in fours: pool.ts's unrolled kernels. */
+function twoByTwo(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.inChannels % 4 === 0;
+}
+
+function maxPool(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolAttrs;
+  const backend = args.backend as unknown as WasmBackend;
+  if (!poolArgmax || x.dtype !== "float32") return fallback(args);
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const out = backend.makeOutput(info.outShape, "float32");
+  const count = info.outShape.reduce((p, d) => p * d, 1);
+  if (count === 0) return out;
+  const arg = recording() ? backend.makeOutput([count], "int32") : undefined;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const kernels = directConvFor(backend);
+  if (twoByTwo(info)) kernels.maxPool2(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow);
+  else {
+    kernels.maxPool(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow,
+      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  }
+  if (arg) {
+    dropWithOutputs(backend);
+    argmaxOf.set(out.dataId, { input: x.dataId, key: poolKey(info), arg });
+  }
+  return out;
+}
+
 function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.TensorInfo[] {
-  const { dy, input } = args.inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { dy, input, output } = args.inputs as unknown as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
   const backend = args.backend as unknown as WasmBackend;
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
@@ -239,6 +480,19 @@ function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.T
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const di = at(backend, dx) / 4;
+  // The argmax of the forward pass that made `output` from this very input, else found again.
+  const record = output ? argmaxOf.get(output.dataId) : undefined;
+  if (record && record.input === input.dataId && record.key === poolKey(info)) {
+    if (twoByTwo(info)) {
+      // Every window written whole; only what no window covers (odd sizes) is zeroed here.
+      if (h !== 2 * oh || w !== 2 * ow) heap(backend).fill(0, di, di + n * h * w * c);
+      directConvFor(backend).maxPool2Grad(at(backend, record.arg), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow);
+      return dx;
+    }
+    heap(backend).fill(0, di, di + n * h * w * c);
+    directConvFor(backend).maxPoolScatter(at(backend, record.arg), at(backend, dy), at(backend, dx), n * oh * ow * c);
+    return dx;
+  }
   heap(backend).fill(0, di, di + n * h * w * c);
   const kernels = gemmFor(backend);
   (c % 4 === 0 ? kernels.maxPoolGrad4 : kernels.maxPoolGrad)(at(backend, input), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left);
@@ -272,6 +526,7 @@ const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.Tenso
   [tf.Conv2D]: conv2d,
   [tf.Conv2DBackpropInput]: conv2dBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter,
+  [tf.MaxPool]: maxPool,
   [tf.MaxPoolGrad]: maxPoolGrad,
   [tf.Sum]: sum,
 };
@@ -280,7 +535,7 @@ const KERNELS: Record<string, (args: KernelArgs, fallback: Fallback) => tf.Tenso
 export const CONV_KERNELS = Object.keys(KERNELS);
 
 /**
- * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPoolGrad` and `Sum` for a backend
+ * tsdl's `Conv2D`, `Conv2DBackpropInput`, `Conv2DBackpropFilter`, `MaxPool`, `MaxPoolGrad` and `Sum` for a backend
  * built on tfjs-backend-wasm; `fallback(name)` is what runs the cases they leave out (the
  * shipped kernel, or for `Conv2DBackpropFilter`, which wasm lacks, the assembled one).
  */

@@ -6,10 +6,11 @@
  * (elementwise.ts), slicing and gathering that copy only what they return (indexing.ts), Adam's
  * update fused into one kernel (adam.ts), dropout's mask drawn in WebAssembly from tfjs's own seeded
  * generator and ReLU's gradient in one kernel (dropout.ts, masks.ts), dense layers fused in
- * training too (dense.ts), softmax cross-entropy and its gradient as two kernels (loss.ts), the tape's saved tensors kept
- * without an engine call each (tape.ts), the binary element-wise kernels without Emscripten's
- * `ccall` (binary.ts), convolutions and max-pooling's gradient as im2col
- * products on that GEMM (conv.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
+ * training too (dense.ts), softmax cross-entropy and its gradient as two kernels (loss.ts), the
+ * tape's saved tensors kept without an engine call each (tape.ts), the binary element-wise kernels
+ * without Emscripten's `ccall` (binary.ts), convolutions as im2col products on that GEMM or direct
+ * kernels, conv + bias + ReLU fused in training, max-pooling with its argmax (conv.ts,
+ * conv-direct.ts, conv-fused.ts, pool.ts; with `Conv2DBackpropFilter`, which tfjs-wasm lacks, so that
  * plain tfjs `model.fit` trains a CNN), and the threaded SIMD build in Node with one thread per
  * core (threads.ts, threadpool.ts, pthread-worker.ts). `initBackend()` (src/backend.ts) sets them
  * up when it picks wasm.
@@ -27,7 +28,8 @@ import { installFusedLoss, lossConfigs } from "./loss";
 import { installLeanTape } from "./tape";
 import { binaryConfigs } from "./binary";
 import { pooledConvolutionConfigs } from "./threadpool";
-import { CONV_KERNELS, convolutionConfigs } from "./conv";
+import { CONV_KERNELS, convolutionConfigs, fusedConvolutionConfigs } from "./conv";
+import { installFusedConv } from "./conv-fused";
 import { assembledConv2dBackpropFilter, ensureTrainingKernels } from "./backprop-filter";
 import {
   canUseThreads,
@@ -50,7 +52,8 @@ export { installLeanTape, uninstallLeanTape } from "./tape";
 export { binaryConfigs } from "./binary";
 export { SOFTMAX_CE_GRAD_KERNEL, SOFTMAX_CE_KERNEL, installFusedLoss, lossConfigs, uninstallFusedLoss } from "./loss";
 export { DROPOUT_MASK_KERNEL, RELU_GRAD_KERNEL, dropoutConfigs, installFastDropout, uninstallFastDropout } from "./dropout";
-export { CONV_KERNELS, convolutionConfigs } from "./conv";
+export { CONV_BIAS_KERNEL, CONV_KERNELS, RELU_BIAS_GRAD_KERNEL, convolutionConfigs, fusedConvolutionConfigs, setDirectConvolutions, setDirectAnyChannels, setPoolArgmax } from "./conv";
+export { installFusedConv, uninstallFusedConv } from "./conv-fused";
 export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
 
@@ -78,6 +81,7 @@ export function tsdlWasmKernels(backendName = "wasm"): tf.KernelConfig[] {
   return [
     ...pooled.filter((c) => !CONV_KERNELS.includes(c.kernelName)),
     ...convolutionConfigs(backendName, fallback),
+    ...fusedConvolutionConfigs(backendName),
     ...fastMatMulConfigs(backendName),
     sharedIdentityConfig(backendName),
     sharedCastConfig(backendName, shippedKernel(tf.Cast)),
@@ -102,6 +106,7 @@ export function registerTsdlKernels(backendName = "wasm"): void {
   installFusedDense();
   installFusedLoss();
   installLeanTape();
+  installFusedConv();
   const before = new Map<string, tf.KernelConfig | undefined>();
   for (const config of tsdlWasmKernels(backendName)) {
     before.set(config.kernelName, tf.getKernel(config.kernelName, backendName));
@@ -174,6 +179,7 @@ export function registerWasmVariant(name: string, options: FastWasmOptions = {})
     installFusedDense();
     installFusedLoss();
     installLeanTape();
+    installFusedConv();
     for (const config of tsdlWasmKernels(name)) {
       if (tf.getKernel(config.kernelName, name)) tf.unregisterKernel(config.kernelName, name);
       tf.registerKernel(config);

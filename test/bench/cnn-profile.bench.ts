@@ -70,7 +70,7 @@ async function main(): Promise<void> {
 /** 2·(output size)·(filter size ÷ output channels) for the convolutions and their gradients; 0 for others. */
 function convFlops(name: string, inputs: number[][], outputs: number[][]): number {
   const size = (s: number[] | undefined) => (s ?? []).reduce((p, d) => p * d, 1);
-  if (name === "Conv2D") return (2 * size(outputs[0]) * size(inputs[1])) / inputs[1][3];
+  if (name === "Conv2D" || name === "TsdlConv2DBias") return (2 * size(outputs[0]) * size(inputs[1])) / inputs[1][3];
   if (name === "Conv2DBackpropInput") return (2 * size(inputs[0]) * size(inputs[1])) / inputs[1][3];
   if (name === "Conv2DBackpropFilter") return (2 * size(inputs[1]) * size(outputs[0])) / inputs[1][3];
   if (name === "BatchMatMul" || name === "_FusedMatMul" || name === "TsdlDense") {

@@ -7,15 +7,23 @@
  * ms per call (best of the rounds) and GFLOP/s for the convolutions. Each call gets new filter
  * weights, as every training step does.
  *
+ * A third candidate, "tsdl before", is the same tsdl backend with this session's CNN kernels
+ * switched off (issue 14: single-channel convolutions as im2col products, conv + bias + ReLU as
+ * three kernels, MaxPool on XNNPACK, MaxPoolGrad finding each maximum again), so the before and
+ * after are measured in the same rounds. The last rows time whole layers as a training step runs
+ * them (forward and backward under `tf.grads`, several kernels each), where the fused kernels and
+ * the argmax kept from the forward pass show.
+ *
  * Run: `npm run bench -- conv-kernels` (TSDL_BENCH_ROUNDS=N rounds, default 5).
  */
 import * as tf from "@tensorflow/tfjs";
-import { defaultWasmThreads, ensureTrainingKernels, registerWasmVariant } from "../../src/wasm";
+import { defaultWasmThreads, ensureTrainingKernels, installFusedConv, registerWasmVariant, setDirectConvolutions, setPoolArgmax, uninstallFusedConv } from "../../src/wasm";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 
 interface Case {
   label: string;
-  kernel: string;
+  /** A kernel name, or a layer run forward and backward as in training. */
+  kernel: string | ((inputs: Record<string, tf.Tensor>) => tf.Tensor[]);
   /** Input shapes, by input name. */
   inputs: Record<string, number[]>;
   attrs: Record<string, unknown>;
@@ -45,7 +53,42 @@ const CASES: Case[] = [
   { label: "MaxPoolGrad pool1 [64,26,26,16]", kernel: "MaxPoolGrad", inputs: { dy: [64, 13, 13, 16], input: [64, 26, 26, 16], output: [64, 13, 13, 16] }, attrs: pool, flops: 0 },
   { label: "MaxPoolGrad pool2 [64,11,11,32]", kernel: "MaxPoolGrad", inputs: { dy: [64, 5, 5, 32], input: [64, 11, 11, 32], output: [64, 5, 5, 32] }, attrs: pool, flops: 0 },
   { label: "Sum bias gradient [64,26,26,16] → [16]", kernel: "Sum", inputs: { x: [64, 26, 26, 16] }, attrs: { axis: [0, 1, 2], keepDims: false }, flops: 0 },
+  { label: "MaxPool pool1 [64,26,26,16]", kernel: "MaxPool", inputs: { x: [64, 26, 26, 16] }, attrs: pool, flops: 0 },
+  { label: "MaxPool pool2 [64,11,11,32]", kernel: "MaxPool", inputs: { x: [64, 11, 11, 32] }, attrs: pool, flops: 0 },
+  // Whole layers as a training step runs them: forward and backward.
+  { label: "layer conv1 + bias + ReLU, fwd + bwd (dW, db)", kernel: layer(false), inputs: { x: [64, 28, 28, 1], filter: [3, 3, 1, 16], bias: [16], dy: [64, 26, 26, 16] }, attrs: {}, flops: 2 * conv([64, 28, 28, 1], [3, 3, 1, 16]) },
+  { label: "layer conv2 + bias + ReLU, fwd + bwd (dx, dW, db)", kernel: layer(true), inputs: { x: [64, 13, 13, 16], filter: [3, 3, 16, 32], bias: [32], dy: [64, 11, 11, 32] }, attrs: {}, flops: 3 * conv([64, 13, 13, 16], [3, 3, 16, 32]) },
+  { label: "layer pool1, fwd + bwd", kernel: pooling, inputs: { x: [64, 26, 26, 16], dy: [64, 13, 13, 16] }, attrs: {}, flops: 0 },
+  { label: "layer pool2, fwd + bwd", kernel: pooling, inputs: { x: [64, 11, 11, 32], dy: [64, 5, 5, 32] }, attrs: {}, flops: 0 },
 ];
+
+/** tfjs-layers' Conv2D with a bias and ReLU (`tf.fused.conv2d`), forward and backward; dx only for a layer that is not the first. */
+function layer(withDx: boolean): (t: Record<string, tf.Tensor>) => tf.Tensor[] {
+  return ({ x, filter, bias, dy }) => {
+    const f = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: a as tf.Tensor4D, filter: w as tf.Tensor4D, bias: b, strides: 1, pad: "valid", activation: "relu" }), dy));
+    if (withDx) return tf.grads(f)([x, filter, bias]);
+    return tf.grads((w: tf.Tensor, b: tf.Tensor) => f(x, w, b))([filter, bias]);
+  };
+}
+
+/** 2×2 max-pooling, forward and backward. */
+function pooling({ x, dy }: Record<string, tf.Tensor>): tf.Tensor[] {
+  return [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid"), dy)))(x)];
+}
+
+/** Candidates: a backend, and whether this session's CNN kernels are on. */
+const CANDIDATES = [
+  { name: "shipped", backend: "wasm-shipped", now: true },
+  { name: "tsdl before", backend: "tsdl-wasm", now: false },
+  { name: "tsdl now", backend: "tsdl-wasm", now: true },
+];
+
+function switchKernels(now: boolean): void {
+  setDirectConvolutions(now);
+  setPoolArgmax(now);
+  if (now) installFusedConv();
+  else uninstallFusedConv();
+}
 
 async function main(): Promise<void> {
   const rounds = Number(process.env.TSDL_BENCH_ROUNDS ?? 5);
@@ -79,29 +122,32 @@ async function main(): Promise<void> {
     for (let i = 0; i < reps; i++) {
       const args = filters.length ? { ...inputs, filter: filters[i] } : inputs;
       const t = performance.now();
-      const out = tf.engine().runKernel(c.kernel, args as never, c.attrs as never) as tf.Tensor;
+      const kernel = c.kernel;
+      const out = typeof kernel === "string" ? [tf.engine().runKernel(kernel, args as never, c.attrs as never) as tf.Tensor] : tf.tidy(() => kernel(args));
       ms += performance.now() - t;
-      out.dispose();
+      tf.dispose(out);
     }
     for (const f of filters) f.dispose();
     return ms / reps;
   };
   for (let r = 0; r <= rounds; r++) {
     for (const c of CASES) {
-      for (const b of backends) {
-        await tf.setBackend(b);
-        const ms = run(b, c, 5);
-        if (r > 0) results.add(`${b} ${c.label}`, ms); // round 0 warms up
+      for (const k of CANDIDATES) {
+        await tf.setBackend(k.backend);
+        switchKernels(k.now);
+        const ms = run(k.backend, c, 5);
+        if (r > 0) results.add(`${k.name} ${c.label}`, ms); // round 0 warms up
       }
     }
   }
+  switchKernels(true);
   const gflops = (c: Case, ms: number) => (c.flops ? (c.flops / ms / 1e6).toFixed(1) : "");
   console.log(
     table(
-      ["kernel", "MFLOP", "shipped ms", "tsdl ms", "shipped GFLOP/s", "tsdl GFLOP/s", "speed-up"],
+      ["kernel", "MFLOP", "shipped ms", "tsdl before ms", "tsdl now ms", "shipped GFLOP/s", "before GFLOP/s", "now GFLOP/s", "now vs before", "now vs shipped"],
       CASES.map((c) => {
-        const [s, t] = backends.map((b) => results.best(`${b} ${c.label}`));
-        return [c.label, c.flops ? (c.flops / 1e6).toFixed(1) : "", s.toFixed(2), t.toFixed(2), gflops(c, s), gflops(c, t), (s / t).toFixed(1) + "×"];
+        const [s, b, t] = CANDIDATES.map((k) => results.best(`${k.name} ${c.label}`));
+        return [c.label, c.flops ? (c.flops / 1e6).toFixed(1) : "", s.toFixed(2), b.toFixed(2), t.toFixed(2), gflops(c, s), gflops(c, b), gflops(c, t), (b / t).toFixed(1) + "×", (s / t).toFixed(1) + "×"];
       }),
     ),
   );

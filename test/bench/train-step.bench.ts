@@ -18,8 +18,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedDense, installFusedLoss, installLeanTape, registerWasmVariant,
-  setAdamInPlace, uninstallFastDropout, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
+  defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedConv, installFusedDense, installFusedLoss, installLeanTape, registerWasmVariant,
+  setAdamInPlace, setDirectConvolutions, setPoolArgmax, uninstallFastDropout, uninstallFusedConv, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
 } from "../../src/wasm";
 import { cnn } from "../../src/models";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
@@ -72,7 +72,27 @@ async function withoutStepSavings<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true, stepSavings = true): Promise<Candidate> {
+/** Runs `f` without issue 14's CNN kernels (direct first layer, fused conv + bias + ReLU, MaxPool's argmax): tsdl before them. */
+async function withoutCnnKernels<T>(f: () => Promise<T>): Promise<T> {
+  const switchTo = (on: boolean) => {
+    setDirectConvolutions(on);
+    setPoolArgmax(on);
+    if (on) installFusedConv();
+    else uninstallFusedConv();
+  };
+  switchTo(false);
+  try {
+    return await f();
+  } finally {
+    switchTo(true);
+  }
+}
+
+async function tfjsCandidate(kind: Model, label: string, backend: string, steps: number, mlpKernels = true, stepSavings = true, cnnKernels = true): Promise<Candidate> {
+  if (!cnnKernels) {
+    const c = await withoutCnnKernels(() => tfjsCandidate(kind, label, backend, steps, mlpKernels, stepSavings));
+    return { ...c, run: (n) => withoutCnnKernels(() => c.run(n)) };
+  }
   if (!mlpKernels) {
     const c = await withoutMlpKernels(() => tfjsCandidate(kind, label, backend, steps));
     return { ...c, run: (n) => withoutMlpKernels(() => c.run(n)) };
@@ -150,6 +170,8 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's dropout and dense (before)`, "tsdl-wasm", steps(quick ? 30 : 100), false));
   // The same backend with tfjs's own loss, tape saving and Adam buffers (src/wasm/loss.ts, tape.ts, adam.ts's in-place update).
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's loss, tape and Adam buffers (before)`, "tsdl-wasm", steps(quick ? 30 : 100), true, false));
+  // tsdl before issue 14's CNN kernels (conv-direct.ts, conv-fused.ts, pool.ts), same backend.
+  if (kind === "cnn") candidates.push(await tfjsCandidate(kind, `${tsdl}, before the direct, fused and pooling CNN kernels`, "tsdl-wasm", steps(quick ? 30 : 100), true, true, false));
   const command = kind === "mlp" ? "step" : "cnn";
   for (const w of workers) {
     await w.ms(`${command} ${kind === "cnn" ? 10 : 100}`);

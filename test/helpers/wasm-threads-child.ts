@@ -9,7 +9,7 @@ import { poolSwitch } from "../../src/wasm/threadpool";
 import { parallelGemmFor, type EpilogueName } from "../../src/wasm/parallel";
 import { gemmFor } from "../../src/wasm/gemm";
 import { spawn } from "node:child_process";
-import { installFastDropout, installFusedDense, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
+import { installFastDropout, installFusedDense, setDirectConvolutions, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
 
 async function main(): Promise<void> {
   const info = await initBackend();
@@ -64,9 +64,9 @@ async function main(): Promise<void> {
       helped = Math.max(helped, Math.abs(Math.max(s, 0) - got[i * n + j]));
     }
   }
-  // Convolutions and their gradients (tsdl's im2col products, conv.ts) with every GEMM block on
-  // the helper thread, against the cpu backend: the 3×3×16 layer (im2col rows of 144, filter
-  // gradient through a transposed copy) and a 3×3×1 one (rows of 9, read transposed in place).
+  // Convolutions and their gradients (conv.ts) as im2col products with every GEMM block on the
+  // helper thread, and on the direct kernels (conv-direct.ts, the calling thread), against the
+  // cpu backend: a 3×3×16 layer (im2col rows of 144) and a 3×3×1 one (rows of 9).
   const blocksBefore = runner.helperBlocks;
   const cases = [
     { x: [4, 28, 28, 16], f: [3, 3, 16, 32], seed: 6 },
@@ -87,10 +87,15 @@ async function main(): Promise<void> {
         return [y, dx, df].map((t) => t.dataSync());
       }),
     );
+  // The products with the direct kernels off (at these sizes they would take the convolutions'
+  // forward pass and gradients off the GEMM), then with them on.
+  setDirectConvolutions(false);
   runner.callerClaims = false;
   const onWasm = convAll();
   runner.callerClaims = true;
+  setDirectConvolutions(true);
   const convHelperBlocks = runner.helperBlocks - blocksBefore;
+  const onWasmDirect = convAll();
   // The article MLP's first layer in training (dropout, fused dense ReLU and their gradients,
   // dropout.ts and dense.ts) with every GEMM block on the helper, against tfjs's own dropout and
   // unfused dense layer: the same bits expected.
@@ -124,7 +129,9 @@ async function main(): Promise<void> {
   onCpu.forEach((want, i) => {
     let scale = 0;
     for (const v of want) scale = Math.max(scale, Math.abs(v));
-    for (let j = 0; j < want.length; j++) convDiff = Math.max(convDiff, Math.abs(want[j] - onWasm[i][j]) / scale);
+    for (let j = 0; j < want.length; j++) {
+      convDiff = Math.max(convDiff, Math.abs(want[j] - onWasm[i][j]) / scale, Math.abs(want[j] - onWasmDirect[i][j]) / scale);
+    }
   });
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
