@@ -76,6 +76,20 @@ export interface Evaluation {
   count: number;
 }
 
+/**
+ * The model's outputs for one batch, in inference mode, computed as ONE batch. `model.predict`
+ * alone would cut any input into tfjs-layers' default batches of 32 (and concatenate the parts):
+ * evaluating 1,000 images took 32 forward passes of 32 rows, each through tfjs-layers' executor,
+ * and products 32 rows tall run the GEMM at a fraction of its speed. No layer looks across the
+ * examples of a batch in inference mode (BatchNormalization then uses its moving statistics,
+ * Dropout is off), so each image's outputs do not depend on the batch, and the GEMM and the
+ * convolutions keep each output's summation order for every batch height: the same bits
+ * (test/train/evaluate.test.ts checks both against batches of 32).
+ */
+export function predictBatch(model: tf.LayersModel, xb: tf.Tensor): tf.Tensor {
+  return model.predict(xb, { batchSize: Math.max(1, xb.shape[0]) }) as tf.Tensor;
+}
+
 /** Sum of loss × batch size and of correct predictions over `x`, in inference mode. Tensors in, numbers out. */
 export function evaluateTensors(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, options: { batchSize?: number; loss?: LossOption } = {}): Evaluation {
   const task = taskFor(model, options.loss ?? "auto");
@@ -88,7 +102,7 @@ export function evaluateTensors(model: tf.LayersModel, x: tf.Tensor, y: tf.Tenso
     const [l, c] = tf.tidy(() => {
       const xb = x.slice(start, size);
       const yb = y.slice(start, size);
-      const out = model.predict(xb) as tf.Tensor;
+      const out = predictBatch(model, xb);
       return [task.loss(yb, out).mul(size).dataSync()[0], task.correct(yb, out).dataSync()[0]];
     });
     lossSum += l;
@@ -130,7 +144,7 @@ export function predictClasses(model: tf.LayersModel, x: tf.Tensor | TensorSourc
     const out = new Int32Array(n);
     for (let start = 0; start < n; start += bs) {
       const size = Math.min(bs, n - start);
-      out.set(tf.tidy(() => task.classes(model.predict(xs.slice(start, size)) as tf.Tensor).dataSync() as Int32Array), start);
+      out.set(tf.tidy(() => task.classes(predictBatch(model, xs.slice(start, size))).dataSync() as Int32Array), start);
     }
     return out;
   } finally {
