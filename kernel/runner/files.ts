@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { readNotebook, writeNotebook } from "../nbformat/io";
 import { writeReport } from "../report/index";
 import { notebookTitle } from "../report/render";
+import { childCpuSeconds } from "./cpu";
 import { createProgress, type NotebookProgress } from "./progress";
 import { foreignKernelspec, notebookCwd, runNotebook, type RunOptions, type RunStatus } from "./run";
 
@@ -19,6 +20,12 @@ export interface FileResult {
   /** "ok", a run status, or "failed" when the notebook could not be read or written. */
   status: RunStatus | "failed";
   durationSeconds: number;
+  /**
+   * CPU seconds (user + system) of the notebook's kernel process, from its start to its exit;
+   * absent where the system does not say (not Linux). Beside the wall time it shows how much of a
+   * slow run was the machine's load.
+   */
+  kernelCpuSeconds?: number;
   /** Where the executed notebook and the report were written (absent if writing failed). */
   notebookOut?: string;
   htmlOut?: string;
@@ -73,6 +80,7 @@ async function runFile(file: string, options: RunFilesOptions): Promise<FileResu
   }
   const progress = options.progress?.(name) ?? createProgress(name, options.progressStream ?? process.stderr);
   let run;
+  const cpuBefore = childCpuSeconds();
   try {
     run = await runNotebook(source, { ...options, cwd: notebookCwd(file), progress });
   } catch (err) {
@@ -81,6 +89,8 @@ async function runFile(file: string, options: RunFilesOptions): Promise<FileResu
   }
   progress.end(run.status, run.durationSeconds);
   const result: FileResult = { ...base, status: run.status, durationSeconds: run.durationSeconds, kernelPid: run.kernelPid };
+  const cpuAfter = childCpuSeconds();
+  if (cpuBefore !== undefined && cpuAfter !== undefined) result.kernelCpuSeconds = cpuAfter - cpuBefore;
   if (run.status !== "ok") {
     const where = run.failedCell !== undefined ? `cell ${run.failedCell}` : "before the first cell";
     result.message = `${file}: ${where}: ${run.error ?? run.status}`;
