@@ -4,6 +4,7 @@
  * `tsdl start` (`npm start`).
  */
 import * as path from "node:path";
+import { KernelClient } from "../client";
 import { readNotebook, writeNotebook } from "../nbformat/io";
 import { writeReport } from "../report/index";
 import { notebookTitle } from "../report/render";
@@ -37,8 +38,15 @@ export interface FileResult {
 }
 
 /** Options of `runFiles`. */
-export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress"> {
+export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress" | "prestarted" | "onKernelReady"> {
   outDir: string;
+  /**
+   * Start each notebook's kernel while the notebook before it runs, once that one's kernel is
+   * ready (default true). A kernel start is ~5 s of one core on the quiet 2-core machine, ~10 s
+   * under load, and a notebook's cells mostly leave the second core idle; the waiting kernel uses
+   * no CPU (0.17 CPU s in 10 s, measured). Each notebook still gets a fresh kernel of its own.
+   */
+  prestart?: boolean;
   html?: boolean;
   /** Where progress goes (default stderr): a bar on a TTY, lines otherwise. */
   progressStream?: NodeJS.WritableStream;
@@ -53,16 +61,46 @@ export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress"> {
 /** Runs each notebook in turn (a fresh kernel each); stops early only when `signal` is aborted. */
 export async function runFiles(files: string[], options: RunFilesOptions): Promise<FileResult[]> {
   const results: FileResult[] = [];
-  for (const file of files) {
-    if (options.signal?.aborted) break;
-    const result = await runFile(file, options);
-    results.push(result);
-    options.onResult?.(result);
+  // The kernel started ahead for files[i + 1], if any; whoever does not use it closes it.
+  let next: Promise<KernelClient> | undefined;
+  try {
+    for (let i = 0; i < files.length; i++) {
+      if (options.signal?.aborted) break;
+      const prestarted = next;
+      next = undefined;
+      const following = files[i + 1];
+      const startNext =
+        options.prestart === false || following === undefined
+          ? undefined
+          : () => {
+              if (next || options.signal?.aborted) return;
+              next = KernelClient.start({ ...options.kernel, cwd: notebookCwd(following), env: options.env });
+              next.catch(() => undefined); // a start that fails is reported by the run that awaits it
+            };
+      try {
+        const result = await runFile(files[i], options, prestarted, startNext);
+        results.push(result);
+        options.onResult?.(result);
+      } finally {
+        // A notebook that could not be read never took its kernel (close is safe twice).
+        if (prestarted) await closeStarted(prestarted);
+      }
+    }
+  } finally {
+    if (next) await closeStarted(next);
   }
   return results;
 }
 
-async function runFile(file: string, options: RunFilesOptions): Promise<FileResult> {
+async function closeStarted(kernel: Promise<KernelClient>): Promise<void> {
+  try {
+    await (await kernel).close({ graceMs: 5000 });
+  } catch {
+    // it never started: nothing to close
+  }
+}
+
+async function runFile(file: string, options: RunFilesOptions, prestarted?: Promise<KernelClient>, onKernelReady?: () => void): Promise<FileResult> {
   const name = path.basename(file).replace(/\.ipynb$/i, "");
   const base: FileResult = { file, name, status: "failed", durationSeconds: 0 };
   let source;
@@ -82,7 +120,7 @@ async function runFile(file: string, options: RunFilesOptions): Promise<FileResu
   let run;
   const cpuBefore = childCpuSeconds();
   try {
-    run = await runNotebook(source, { ...options, cwd: notebookCwd(file), progress });
+    run = await runNotebook(source, { ...options, cwd: notebookCwd(file), progress, prestarted, onKernelReady });
   } catch (err) {
     progress.end("failed", 0);
     return { ...base, message: `${file}: the kernel could not be started: ${(err as Error).message}` };
