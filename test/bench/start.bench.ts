@@ -4,7 +4,9 @@
  * it, its kernel's CPU time (user + system, which grows far less with the machine's load than the
  * wall time does), its share of the whole, and the load average when it ended, so a slow figure
  * can be read against the machine's load. Notebook 00 trains nothing: its time against the others is the
- * reference for what start-up and the machine cost. `TSDL_QUICK=1` runs the quick settings.
+ * reference for what start-up and the machine cost. `TSDL_QUICK=1` runs the quick settings;
+ * `TSDL_BENCH_OUT=DIR` writes the reports there and keeps them (to read the accuracies the
+ * notebooks printed), instead of a temporary folder removed at the end.
  * Asserts nothing; exits non-zero only when the job itself fails.
  */
 import { spawn } from "node:child_process";
@@ -30,7 +32,8 @@ function loadAverage(): string {
 }
 
 async function main(): Promise<void> {
-  const out = mkdtempSync(path.join(os.tmpdir(), "tsdl-start-bench-"));
+  const keep = process.env.TSDL_BENCH_OUT;
+  const out = keep ? path.resolve(keep) : mkdtempSync(path.join(os.tmpdir(), "tsdl-start-bench-"));
   const quick = process.env.TSDL_QUICK === "1";
   console.log(`npm start (${quick ? "quick" : "full"} settings) into ${out}; load average at the start ${loadAverage()}; cores ${os.cpus().length}`);
   const times: NotebookTime[] = [];
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
     child.on("exit", (c) => resolve(c));
   });
   const wall = (performance.now() - t0) / 1000;
-  rmSync(out, { recursive: true, force: true });
+  if (!keep) rmSync(out, { recursive: true, force: true });
   const sum = times.reduce((s, t) => s + t.seconds, 0);
   const reference = times.find((t) => t.name.startsWith("00-"))?.seconds;
   const cpuSum = times.reduce((s, t) => s + t.cpu, 0);
