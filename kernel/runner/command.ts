@@ -72,7 +72,7 @@ function kernelEnv(quick: boolean | undefined): NodeJS.ProcessEnv {
 }
 
 function describe(r: FileResult): string {
-  const time = `${r.durationSeconds.toFixed(1)} s`;
+  const time = `${r.durationSeconds.toFixed(1)} s${r.kernelCpuSeconds === undefined ? "" : `, kernel CPU ${r.kernelCpuSeconds.toFixed(1)} s`}`;
   const where = [r.notebookOut, r.htmlOut].filter(Boolean).join(", ");
   return `${r.status === "ok" ? "ok    " : "FAILED"} ${r.file} (${time})${where ? ` -> ${where}` : ""}`;
 }

@@ -4,9 +4,11 @@
  * `tsdl start` (`npm start`).
  */
 import * as path from "node:path";
+import { KernelClient } from "../client";
 import { readNotebook, writeNotebook } from "../nbformat/io";
 import { writeReport } from "../report/index";
 import { notebookTitle } from "../report/render";
+import { childCpuSeconds } from "./cpu";
 import { createProgress, type NotebookProgress } from "./progress";
 import { foreignKernelspec, notebookCwd, runNotebook, type RunOptions, type RunStatus } from "./run";
 
@@ -19,6 +21,12 @@ export interface FileResult {
   /** "ok", a run status, or "failed" when the notebook could not be read or written. */
   status: RunStatus | "failed";
   durationSeconds: number;
+  /**
+   * CPU seconds (user + system) of the notebook's kernel process, from its start to its exit;
+   * absent where the system does not say (not Linux). Beside the wall time it shows how much of a
+   * slow run was the machine's load.
+   */
+  kernelCpuSeconds?: number;
   /** Where the executed notebook and the report were written (absent if writing failed). */
   notebookOut?: string;
   htmlOut?: string;
@@ -30,8 +38,15 @@ export interface FileResult {
 }
 
 /** Options of `runFiles`. */
-export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress"> {
+export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress" | "prestarted" | "onKernelReady"> {
   outDir: string;
+  /**
+   * Start each notebook's kernel while the notebook before it runs, once that one's kernel is
+   * ready (default true). A kernel start is ~5 s of one core on the quiet 2-core machine, ~10 s
+   * under load, and a notebook's cells mostly leave the second core idle; the waiting kernel uses
+   * no CPU (0.17 CPU s in 10 s, measured). Each notebook still gets a fresh kernel of its own.
+   */
+  prestart?: boolean;
   html?: boolean;
   /** Where progress goes (default stderr): a bar on a TTY, lines otherwise. */
   progressStream?: NodeJS.WritableStream;
@@ -46,16 +61,46 @@ export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress"> {
 /** Runs each notebook in turn (a fresh kernel each); stops early only when `signal` is aborted. */
 export async function runFiles(files: string[], options: RunFilesOptions): Promise<FileResult[]> {
   const results: FileResult[] = [];
-  for (const file of files) {
-    if (options.signal?.aborted) break;
-    const result = await runFile(file, options);
-    results.push(result);
-    options.onResult?.(result);
+  // The kernel started ahead for files[i + 1], if any; whoever does not use it closes it.
+  let next: Promise<KernelClient> | undefined;
+  try {
+    for (let i = 0; i < files.length; i++) {
+      if (options.signal?.aborted) break;
+      const prestarted = next;
+      next = undefined;
+      const following = files[i + 1];
+      const startNext =
+        options.prestart === false || following === undefined
+          ? undefined
+          : () => {
+              if (next || options.signal?.aborted) return;
+              next = KernelClient.start({ ...options.kernel, cwd: notebookCwd(following), env: options.env });
+              next.catch(() => undefined); // a start that fails is reported by the run that awaits it
+            };
+      try {
+        const result = await runFile(files[i], options, prestarted, startNext);
+        results.push(result);
+        options.onResult?.(result);
+      } finally {
+        // A notebook that could not be read never took its kernel (close is safe twice).
+        if (prestarted) await closeStarted(prestarted);
+      }
+    }
+  } finally {
+    if (next) await closeStarted(next);
   }
   return results;
 }
 
-async function runFile(file: string, options: RunFilesOptions): Promise<FileResult> {
+async function closeStarted(kernel: Promise<KernelClient>): Promise<void> {
+  try {
+    await (await kernel).close({ graceMs: 5000 });
+  } catch {
+    // it never started: nothing to close
+  }
+}
+
+async function runFile(file: string, options: RunFilesOptions, prestarted?: Promise<KernelClient>, onKernelReady?: () => void): Promise<FileResult> {
   const name = path.basename(file).replace(/\.ipynb$/i, "");
   const base: FileResult = { file, name, status: "failed", durationSeconds: 0 };
   let source;
@@ -73,14 +118,17 @@ async function runFile(file: string, options: RunFilesOptions): Promise<FileResu
   }
   const progress = options.progress?.(name) ?? createProgress(name, options.progressStream ?? process.stderr);
   let run;
+  const cpuBefore = childCpuSeconds();
   try {
-    run = await runNotebook(source, { ...options, cwd: notebookCwd(file), progress });
+    run = await runNotebook(source, { ...options, cwd: notebookCwd(file), progress, prestarted, onKernelReady });
   } catch (err) {
     progress.end("failed", 0);
     return { ...base, message: `${file}: the kernel could not be started: ${(err as Error).message}` };
   }
   progress.end(run.status, run.durationSeconds);
   const result: FileResult = { ...base, status: run.status, durationSeconds: run.durationSeconds, kernelPid: run.kernelPid };
+  const cpuAfter = childCpuSeconds();
+  if (cpuBefore !== undefined && cpuAfter !== undefined) result.kernelCpuSeconds = cpuAfter - cpuBefore;
   if (run.status !== "ok") {
     const where = run.failedCell !== undefined ? `cell ${run.failedCell}` : "before the first cell";
     result.message = `${file}: ${where}: ${run.error ?? run.status}`;

@@ -58,6 +58,14 @@ export interface RunOptions {
   kernel?: Omit<KernelStartOptions, "cwd" | "env">;
   /** Called with the kernel's pid once it has started (tests check it is gone afterwards). */
   onKernelStarted?(pid: number | undefined): void;
+  /**
+   * A kernel started ahead for this run (by `runFiles`, while the notebook before it ran), with
+   * this run's `cwd`, `env` and `kernel` options; used instead of starting one here, and closed
+   * at the end like one started here. A rejected promise is a kernel that could not start.
+   */
+  prestarted?: Promise<KernelClient>;
+  /** Called once the kernel has loaded its preload, before the first cell (`runFiles` then starts the next notebook's kernel). */
+  onKernelReady?(): void;
 }
 
 /** What `runNotebook` returns. The notebook is always the one executed, outputs included. */
@@ -136,7 +144,7 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
   }
   let kernel: KernelClient;
   try {
-    kernel = await KernelClient.start({ ...options.kernel, cwd: options.cwd, env: options.env });
+    kernel = await (options.prestarted ?? KernelClient.start({ ...options.kernel, cwd: options.cwd, env: options.env }));
   } catch (err) {
     result.status = "died";
     result.error = oneLine("KernelStartError", `the kernel could not be started: ${(err as Error).message}`);
@@ -154,6 +162,7 @@ export async function runNotebook(source: Notebook, options: RunOptions = {}): P
       // charged to the first cell's --timeout.
       const ready = await kernel.execute("", { silent: true, storeHistory: false, timeoutMs: (options.startupTimeoutSeconds ?? 120) * 1000 });
       if (ready.status !== "ok") throw new Error(`its start-up failed: ${oneLine(ready.error?.ename, ready.error?.evalue)}`);
+      options.onKernelReady?.();
     } catch (err) {
       result.status = "died";
       result.error = oneLine("KernelStartError", `the kernel did not get ready: ${(err as Error).message}`);

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { taskFor, checkTargets, type LossOption } from "./task";
+import { XNNPACK_MIN_FLOPS, productOnTsdlGemm } from "../wasm/matmul";
 
 /** Examples and targets as tensors: x [n, ...] and y [n] integer labels, [n, k] one-hot rows or [n] 0/1 values. */
 export interface TensorData {
@@ -76,6 +77,44 @@ export interface Evaluation {
   count: number;
 }
 
+/**
+ * The model's outputs for one batch, in inference mode, in as few forward passes as keep the
+ * bits. `model.predict` alone cuts any input into tfjs-layers' default batches of 32 (and
+ * concatenates the parts): evaluating 1,000 images took 32 forward passes of 32 rows, each through
+ * tfjs-layers' executor, with products too short for the GEMM to reach its speed. No layer looks
+ * across the examples of a batch in inference mode (BatchNormalization then uses its moving
+ * statistics, Dropout is off), and tsdl's GEMM and convolutions keep each output's summation
+ * order for any batch height, so taller passes give the same bits, up to one limit: a dense
+ * product too large for tsdl's GEMM goes to XNNPACK (src/wasm/matmul.ts), which adds the bias
+ * first, so its bits differ. Passes stay below that size (the article's MLP: 668 rows of its
+ * 784×256 layer), split evenly (1,000 images: two of 500). test/train/evaluate.test.ts checks
+ * the bits against batches of 32.
+ */
+export function predictBatch(model: tf.LayersModel, xb: tf.Tensor): tf.Tensor {
+  const size = Math.max(1, xb.shape[0]);
+  const limit = Math.max(32, inferenceRows(model.layers));
+  const passes = Math.ceil(size / limit);
+  return model.predict(xb, { batchSize: Math.ceil(size / passes) }) as tf.Tensor;
+}
+
+/** The most rows whose product stays on tsdl's GEMM in every Dense layer (nested models too). */
+function inferenceRows(layers: tf.layers.Layer[]): number {
+  let rows = Infinity;
+  for (const l of layers) {
+    const inner = (l as unknown as { layers?: tf.layers.Layer[] }).layers;
+    if (Array.isArray(inner)) rows = Math.min(rows, inferenceRows(inner));
+    else if (l.getClassName() === "Dense") {
+      const shape = (l as unknown as { kernel?: { shape: number[] } }).kernel?.shape;
+      if (!shape) continue; // not built yet: predict builds it, with no product to route
+      const [k, n] = shape;
+      let r = Math.floor((XNNPACK_MIN_FLOPS - 1) / (2 * k * n));
+      while (r > 1 && !productOnTsdlGemm(r, k, n)) r--;
+      rows = Math.min(rows, r);
+    }
+  }
+  return rows;
+}
+
 /** Sum of loss × batch size and of correct predictions over `x`, in inference mode. Tensors in, numbers out. */
 export function evaluateTensors(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, options: { batchSize?: number; loss?: LossOption } = {}): Evaluation {
   const task = taskFor(model, options.loss ?? "auto");
@@ -88,7 +127,7 @@ export function evaluateTensors(model: tf.LayersModel, x: tf.Tensor, y: tf.Tenso
     const [l, c] = tf.tidy(() => {
       const xb = x.slice(start, size);
       const yb = y.slice(start, size);
-      const out = model.predict(xb) as tf.Tensor;
+      const out = predictBatch(model, xb);
       return [task.loss(yb, out).mul(size).dataSync()[0], task.correct(yb, out).dataSync()[0]];
     });
     lossSum += l;
@@ -130,7 +169,7 @@ export function predictClasses(model: tf.LayersModel, x: tf.Tensor | TensorSourc
     const out = new Int32Array(n);
     for (let start = 0; start < n; start += bs) {
       const size = Math.min(bs, n - start);
-      out.set(tf.tidy(() => task.classes(model.predict(xs.slice(start, size)) as tf.Tensor).dataSync() as Int32Array), start);
+      out.set(tf.tidy(() => task.classes(predictBatch(model, xs.slice(start, size))).dataSync() as Int32Array), start);
     }
     return out;
   } finally {
