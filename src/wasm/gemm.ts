@@ -50,6 +50,28 @@ const UNROLL = 1;
 
 export type Epilogue = "none" | "bias" | "relu" | "bias_relu";
 
+/** Byte indices of f32 lanes, for `shuffle` (lanes 0–3 of the first operand, 4–7 of the second). */
+const lanes = (...floats: number[]) => floats.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+
+/**
+ * Emits the transpose of a 4×4 block held as four row vectors in locals `x` (scratch `t`): for
+ * each output row, `write(row, value)` pushes the address, calls `value()` to push the row, and
+ * stores it.
+ */
+function transposeBlock(f: Func, x: number[], t: number[], write: (row: number, value: () => void) => void): void {
+  f.get(x[0]).get(x[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
+  f.get(x[0]).get(x[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
+  f.get(x[2]).get(x[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
+  f.get(x[2]).get(x[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
+  const out = [
+    [t[0], t[2], lanes(0, 1, 4, 5)],
+    [t[0], t[2], lanes(2, 3, 6, 7)],
+    [t[1], t[3], lanes(0, 1, 4, 5)],
+    [t[1], t[3], lanes(2, 3, 6, 7)],
+  ] as const;
+  out.forEach(([p, q, l], row) => write(row, () => f.get(p).get(q).shuffle([...l])));
+}
+
 /**
  * The GEMM; with `transA`, a is read transposed (a[k·lda + i]: the rows of a tile are four
  * consecutive floats, one splat load each per k), so a product by xᵀ needs no transposed copy
@@ -249,7 +271,6 @@ function packB(transposed: boolean): Func {
   const k4 = f.local(i32);
   const x = [0, 1, 2, 3].map(() => f.local(type.v128));
   const t = [0, 1, 2, 3].map(() => f.local(type.v128));
-  const lanes = (...floats: number[]) => floats.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
   f.get(LD).i32(2).shl().set(ld4);
   f.get(K).i32(-4).and().set(k4);
   f.i32(0).set(j);
@@ -278,18 +299,10 @@ function packB(transposed: boolean): Func {
         f.get(ps).v128load().set(x[q]);
         if (q < 3) f.get(ps).get(ld4).add().set(ps);
       }
-      f.get(x[0]).get(x[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
-      f.get(x[0]).get(x[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
-      f.get(x[2]).get(x[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
-      f.get(x[2]).get(x[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
-      const out = [
-        [t[0], t[2], lanes(0, 1, 4, 5)],
-        [t[0], t[2], lanes(2, 3, 6, 7)],
-        [t[1], t[3], lanes(0, 1, 4, 5)],
-        [t[1], t[3], lanes(2, 3, 6, 7)],
-      ] as const;
-      out.forEach(([p, q, l], row) => {
-        f.get(pd).get(p).get(q).shuffle([...l]).v128store(32 * row + 16 * half);
+            transposeBlock(f, x, t, (row, value) => {
+        f.get(pd);
+        value();
+        f.v128store(32 * row + 16 * half);
       });
     }
     f.get(pd).i32(128).add().set(pd);
@@ -341,7 +354,6 @@ function transpose(): Func {
   const cols4 = f.local(i32);
   const x = [0, 1, 2, 3].map(() => f.local(type.v128));
   const t = [0, 1, 2, 3].map(() => f.local(type.v128));
-  const lanes = (...floats: number[]) => floats.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
 
   f.get(ROWS).i32(-4).and().set(rows4);
   f.get(COLS).i32(-4).and().set(cols4);
@@ -357,19 +369,10 @@ function transpose(): Func {
     f.get(ps).v128load().set(x[q]);
     if (q < 3) f.get(ps).get(COLS).i32(2).shl().add().set(ps);
   }
-  f.get(x[0]).get(x[1]).shuffle(lanes(0, 4, 1, 5)).set(t[0]);
-  f.get(x[0]).get(x[1]).shuffle(lanes(2, 6, 3, 7)).set(t[1]);
-  f.get(x[2]).get(x[3]).shuffle(lanes(0, 4, 1, 5)).set(t[2]);
-  f.get(x[2]).get(x[3]).shuffle(lanes(2, 6, 3, 7)).set(t[3]);
-  const out = [
-    [t[0], t[2], lanes(0, 1, 4, 5)],
-    [t[0], t[2], lanes(2, 3, 6, 7)],
-    [t[1], t[3], lanes(0, 1, 4, 5)],
-    [t[1], t[3], lanes(2, 3, 6, 7)],
-  ] as const;
-  out.forEach(([p, q, l], col) => {
+    transposeBlock(f, x, t, (col, value) => {
     f.get(c).i32(col).add().get(ROWS).mul().get(r).add().i32(2).shl().get(DST).add();
-    f.get(p).get(q).shuffle([...l]).v128store();
+    value();
+    f.v128store();
   });
   f.get(c).i32(4).add().set(c).br(0);
   f.end().end();
