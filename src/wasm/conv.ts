@@ -230,7 +230,8 @@ function forwardConvolution(backend: WasmBackend, x: tf.TensorInfo, filter: tf.T
     if (directCase(g)) {
       const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
       // With c channels a filter row's taps are the kw·c floats of one run of x (conv-direct.ts).
-      directConvFor(backend).forward[ep](ptr, at(backend, filter), at(backend, out), bias, g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
+      // Images in blocks shared with the helper threads (parallel.ts), each image on one thread.
+      parallelGemmFor(backend).direct(directConvFor(backend), ep, [ptr, at(backend, filter), at(backend, out), bias, g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o], directFlops(g));
       return out;
     }
     const cols = columns(backend, x, g, temps, p * k);
@@ -328,7 +329,7 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
       const taps = g.kh * g.kw;
       const kernels = gemmFor(backend);
       for (let t = 0; t < taps; t++) kernels.transpose(at(backend, filter) + t * g.c * g.o * 4, wt + t * g.c * g.o * 4, g.c, g.o);
-      directConvFor(backend).inputGradient(at(backend, dy), wt, at(backend, dx), g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.o, g.top, g.left);
+      parallelGemmFor(backend).direct(directConvFor(backend), "dx", [at(backend, dy), wt, at(backend, dx), g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.o, g.top, g.left], directFlops(g));
       return dx;
     }
     const wt = temps.alloc(k * g.o);
@@ -367,7 +368,8 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   try {
     if (directCase(g)) {
       const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
-      directConvFor(backend).filterGradient(ptr, at(backend, dy), at(backend, dw), g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
+      // Output channels in blocks shared with the helpers: each dW sum still over every image in order.
+      parallelGemmFor(backend).direct(directConvFor(backend), "dw", [ptr, at(backend, dy), at(backend, dw), g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o], directFlops(g));
       return dw;
     }
     const cols = columns(backend, x, g, temps, p * k);
