@@ -203,6 +203,12 @@ export interface HeapAllocator {
 /** The caller spins at least this long (ms) for a helper's last block before it sleeps. */
 export const SPIN_MIN_MS = 0.02;
 
+let directOnHelpers = true;
+/** Bench switch: false, the direct convolutions run on the calling thread alone (as before issue 14's split). */
+export function setDirectOnHelpers(on: boolean): void {
+  directOnHelpers = on;
+}
+
 /** Products smaller than this (2·M·K·N) run on the calling thread alone. */
 export const PARALLEL_MIN_FLOPS = 2 ** 21;
 
@@ -315,7 +321,7 @@ export class ParallelGemm {
       per = Math.ceil(count / (4 * this.threads));
     }
     const blocks = per > 0 ? Math.ceil(count / per) : 0;
-    const parallel = flops >= PARALLEL_MIN_FLOPS && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
+    const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
     if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;
       if (op === "dw") kernels.filterGradient(...(args.concat(0, count) as Parameters<DirectConvKernels["filterGradient"]>));
