@@ -391,9 +391,9 @@ export interface DirectConvKernels {
   /** pool.ts: max-pooling with its argmax (arg 0: none), and the gradient scattered through it. */
   maxPool: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number) => void;
   maxPoolScatter: (arg: number, dy: number, dx: number, count: number) => void;
-  /** The same for 2×2 windows at stride 2, no padding, c % 4 == 0. */
-  maxPool2: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number) => void;
-  maxPool2Grad: (arg: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number) => void;
+  /** The same for 2×2 windows at stride 2, no padding, c % 4 == 0; images b0 ≤ b < b1. */
+  maxPool2: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number, b0: number, b1: number) => void;
+  maxPool2Grad: (arg: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, b0: number, b1: number) => void;
 }
 
 interface MemoryHolder {

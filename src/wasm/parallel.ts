@@ -52,7 +52,7 @@ const KIND = P + 18;
 const DOP = P + 19; // a direct convolution's op, then per block, count, arguments
 
 /** The direct convolutions helpers run: the forward pass by epilogue, the filter and input gradients. */
-export const DIRECT_OPS = ["none", "bias", "relu", "bias_relu", "dw", "dx"] as const;
+export const DIRECT_OPS = ["none", "bias", "relu", "bias_relu", "dw", "dx", "pool2", "pool2_grad"] as const;
 export type DirectOp = (typeof DIRECT_OPS)[number];
 export const EPILOGUES = ["none", "bias", "relu", "bias_relu", "tn_none"] as const;
 export type EpilogueName = (typeof EPILOGUES)[number];
@@ -137,7 +137,10 @@ function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: num
   const a = Array.from(ctrl.subarray(DOP + 3, DOP + 17));
   const first = block * per;
   const items = Math.min(per, count - first);
-  if (op === "dw") {
+  if (op === "pool2" || op === "pool2_grad") {
+    const [p0, p1, p2, n, h, w, c, oh, ow] = a;
+    kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](p0, p1, p2, n, h, w, c, oh, ow, first, first + items);
+  } else if (op === "dw") {
     const [x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o] = a;
     kernels.filterGradient(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o, first, first + items);
   } else if (op === "dx") {
@@ -306,14 +309,15 @@ export class ParallelGemm {
   }
 
   /**
-   * A direct convolution (conv-direct.ts) with the helpers: `args` are the kernel's own (the
+   * A direct convolution (conv-direct.ts), or a 2×2 max-pooling or its gradient (pool.ts, in
+   * blocks of images), with the helpers: `args` are the kernel's own (the
    * filter gradient's without its channel range), `flops` its 2·p·k·o. Forward and input gradient
    * in blocks of images, the filter gradient in blocks of output channels (multiples of 4, of 16
    * where each thread still gets one); on the calling thread alone, exactly as one call there,
    * when there are no helpers, the product is small, or it would give fewer than two blocks.
    */
   direct(kernels: DirectConvKernels, op: DirectOp, args: number[], flops: number): void {
-    const count = op === "dw" ? args[12] : op === "dx" ? args[3] : args[4]; // o, else n
+    const count = op === "dw" ? args[12] : op === "dx" || op.startsWith("pool2") ? args[3] : args[4]; // o, else n
     let per: number;
     if (op === "dw") {
       per = Math.floor(count / 16) >= this.threads ? 16 * Math.ceil(count / 16 / this.threads) : 4 * Math.ceil(count / 4 / this.threads);
@@ -324,7 +328,8 @@ export class ParallelGemm {
     const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
     if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;
-      if (op === "dw") kernels.filterGradient(...(args.concat(0, count) as Parameters<DirectConvKernels["filterGradient"]>));
+      if (op === "pool2" || op === "pool2_grad") kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](...(args.concat(0, count) as Parameters<DirectConvKernels["maxPool2"]>));
+      else if (op === "dw") kernels.filterGradient(...(args.concat(0, count) as Parameters<DirectConvKernels["filterGradient"]>));
       else if (op === "dx") kernels.inputGradient(...(args as Parameters<DirectConvKernels["inputGradient"]>));
       else kernels.forward[op](...(args as Parameters<DirectConvKernels["forward"]["none"]>));
       return;

@@ -158,7 +158,7 @@ function differing(a: number[][], b: number[][]): number {
 /**
  * The direct convolutions (conv-direct.ts) split with the helper thread (parallel.ts): forward,
  * input and filter gradients of odd shapes (batch 1 and 3, 1 and 5 input channels, 5, 6 and 13
- * output channels, stride 2, `same` padding) on the calling thread alone, then with every block
+ * output channels, stride 2, `same` padding) and 2×2 max-pooling with its gradient (odd sizes) on the calling thread alone, then with every block
  * on the helper (the caller claims none), then shared: the same bits expected each time. Then
  * five seeded training steps of dl.models.cnn with and without the helper: the same weights.
  */
@@ -170,6 +170,7 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
     { x: [3, 30, 30, 5], f: [3, 3, 5, 5], stride: 1, pad: "same" },
     { x: [2, 30, 30, 16], f: [3, 3, 16, 32], stride: 1, pad: "same" },
   ];
+  const pools: [number, number, number, number][] = [[3, 64, 64, 44], [5, 97, 95, 12]];
   const convs = () =>
     cases.flatMap((c, i) =>
       tf.tidy(() => {
@@ -181,7 +182,16 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
         const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a, b).mul(w).sum())([x, f]);
         return [y, dx, df].map(bitsOf);
       }),
-    );
+    ).concat(pools.flatMap((shape, i) =>
+      tf.tidy(() => {
+        // 2×2 max-pooling at stride 2 and its gradient through the argmax (pool.ts), odd sizes too.
+        const x = tf.randomNormal(shape, 0, 1, "float32", 80 + i);
+        const y = tf.maxPool(x as tf.Tensor4D, 2, 2, "valid");
+        const w = tf.randomNormal(y.shape, 0, 1, "float32", 90 + i);
+        const dx = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, "valid").mul(w).sum())(x);
+        return [y, dx].map(bitsOf);
+      }),
+    ));
   runner.useHelpers = false;
   const alone = convs();
   runner.useHelpers = true;

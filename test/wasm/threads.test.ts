@@ -93,10 +93,10 @@ test("two threads on a machine made busy: blocked products with the helper keep 
   assert.equal(report.loadedDiffering, 0, "values of the products under load that differ from one unblocked single-threaded call");
 });
 
-test("two threads: the direct convolutions split with the helper keep the single-threaded bits, forward and gradients, and a seeded CNN fit its weights", () => {
+test("two threads: the direct convolutions and 2×2 max-pooling split with the helper keep the single-threaded bits, forward and gradients, and a seeded CNN fit its weights", () => {
   const report = runChild("2");
-  // 5 cases × (forward + dw + dx at stride 1) split in ≥ 2 blocks each, all on the helper.
-  assert.ok(report.directHelperBlocks >= 20, `the helper ran ${report.directHelperBlocks} blocks of the direct convolutions`);
+  // 5 cases × (forward + dw + dx at stride 1) and 2 × (pool + its gradient), in ≥ 2 blocks each, all on the helper.
+  assert.ok(report.directHelperBlocks >= 24, `the helper ran ${report.directHelperBlocks} blocks of the direct convolutions`);
   assert.ok(report.directValues > 100_000, `only ${report.directValues} values compared`);
   assert.equal(report.directDiffering, 0, "values of the direct convolutions that differ from the calling thread alone");
   assert.equal(report.fitWeights, 8, "the CNN's weight tensors");
