@@ -20,6 +20,6 @@ let seen = Atomics.load(ctrl, GEN);
 for (;;) {
   Atomics.wait(ctrl, GEN, seen);
   seen = Atomics.load(ctrl, GEN);
-  const ran = work(kernels, ctrl, seen, directKernels);
+  const ran = work(kernels, ctrl, seen, directKernels, true);
   if (ran > 0) Atomics.add(ctrl, HELPED, ran);
 }

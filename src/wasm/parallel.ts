@@ -174,8 +174,8 @@ export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number, 
 }
 
 /** Claims the next block of product `gen`, or returns -1 when that product has none left. */
-export function claim(ctrl: Int32Array, gen: number): number {
-  const blocks = ctrl[P + 11];
+export function claim(ctrl: Int32Array, gen: number, leave = 0): number {
+  const blocks = ctrl[P + 11] - leave;
   for (;;) {
     const word = Atomics.load(ctrl, CLAIM);
     const block = word & 0xffff;
@@ -185,9 +185,12 @@ export function claim(ctrl: Int32Array, gen: number): number {
 }
 
 /** Claim-and-run loop shared by the caller and the helpers. */
-export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number, direct?: () => DirectConvKernels): number {
+export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number, direct?: () => DirectConvKernels, helper = false): number {
   let ran = 0;
-  for (let block = claim(ctrl, gen); block >= 0; block = claim(ctrl, gen)) {
+  // A helper leaves a direct convolution's last block to the caller (when it claims any): one
+  // that woke late, or lost its core, then never holds the caller up for a whole block at the end.
+  const leave = helper && ctrl[KIND] === 1 ? ctrl[DOP + 17] : 0;
+  for (let block = claim(ctrl, gen, leave); block >= 0; block = claim(ctrl, gen, leave)) {
     runBlock(kernels, ctrl, block, direct);
     Atomics.add(ctrl, DONE, 1);
     // Wakes the caller if it went to sleep on DONE.
@@ -207,6 +210,11 @@ export interface HeapAllocator {
 export const SPIN_MIN_MS = 0.02;
 
 let directOnHelpers = true;
+let leaveLast = true;
+/** Bench switch: false, helpers may claim a direct convolution's last block too. */
+export function setHelpersLeaveLast(on: boolean): void {
+  leaveLast = on;
+}
 /** Bench switch: false, the direct convolutions run on the calling thread alone (as before issue 14's split). */
 export function setDirectOnHelpers(on: boolean): void {
   directOnHelpers = on;
@@ -341,6 +349,7 @@ export class ParallelGemm {
     ctrl[P + 11] = blocks;
     ctrl[KIND] = 1;
     ctrl.set([DIRECT_OPS.indexOf(op), per, count, ...args], DOP);
+    ctrl[DOP + 17] = this.callerClaims && leaveLast ? 1 : 0;
     this.post(gen, blocks, start);
   }
 
