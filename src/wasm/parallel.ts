@@ -26,13 +26,14 @@
  *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width,
  *   packed panels (0: b read in place), row blocks (0: unblocked kernels, column blocks only),
  *   block height, b given as bᵀ, whether each block packs its own panels.
- *   KIND    0: a GEMM; 1: a direct convolution (conv-direct.ts), then its op (DIRECT_OPS), the
- *   images or output channels per block, how many of them, and the kernel's 13 or 14 arguments.
+ *   KIND    0: a GEMM; 1: a direct convolution or 2×2 max-pooling (conv-direct.ts, pool.ts), then
+ *   its op (DIRECT_OPS), the images or output channels per block, how many of them, the kernel's
+ *   own arguments (9 to 14), and at DOP + 17 whether helpers leave the last block to the caller.
  *
  * A direct convolution is split so that every output is still one thread's sum in today's order
  * (the same bits as on one thread): the forward pass and the input gradient by images, the
  * filter gradient by output channels (never by images: adding per-thread partial dW's would
- * change the bits).
+ * change the bits); max-pooling and its gradient by images.
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -51,7 +52,7 @@ const P = 5; // first product slot
 const KIND = P + 18;
 const DOP = P + 19; // a direct convolution's op, then per block, count, arguments
 
-/** The direct convolutions helpers run: the forward pass by epilogue, the filter and input gradients. */
+/** The direct kernels helpers run: the forward convolution by epilogue, its filter and input gradients, 2×2 max-pooling and its gradient. */
 export const DIRECT_OPS = ["none", "bias", "relu", "bias_relu", "dw", "dx", "pool2", "pool2_grad"] as const;
 export type DirectOp = (typeof DIRECT_OPS)[number];
 export const EPILOGUES = ["none", "bias", "relu", "bias_relu", "tn_none"] as const;
