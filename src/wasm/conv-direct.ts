@@ -421,15 +421,31 @@ export function bindDirectConv(module: WebAssembly.Module, memory: WebAssembly.M
 }
 
 const perBackend = new WeakMap<object, DirectConvKernels>();
+const modules = new WeakMap<object, { module: WebAssembly.Module; memory: WebAssembly.Memory }>();
+
+/**
+ * The direct kernels' module for a wasm backend and the memory it runs on, compiled once: the
+ * helper threads (parallel.ts) get this very module, so V8 shares its compiled (and tiered-up)
+ * code with them instead of each compiling its own, which ran on baseline code for a while.
+ */
+export function directConvModuleFor(backend: MemoryHolder): { module: WebAssembly.Module; memory: WebAssembly.Memory } {
+  let entry = modules.get(backend);
+  if (!entry) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl direct convolutions: cannot find the wasm backend's memory");
+    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+    entry = { module: directConvModule(shared), memory };
+    modules.set(backend, entry);
+  }
+  return entry;
+}
 
 /** The direct convolutions bound to a wasm backend's memory (compiled once per backend). */
 export function directConvFor(backend: MemoryHolder): DirectConvKernels {
   let kernels = perBackend.get(backend);
   if (!kernels) {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    if (!memory) throw new Error("tsdl direct convolutions: cannot find the wasm backend's memory");
-    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    kernels = bindDirectConv(directConvModule(shared), memory);
+    const { module, memory } = directConvModuleFor(backend);
+    kernels = bindDirectConv(module, memory);
     perBackend.set(backend, kernels);
   }
   return kernels;

@@ -38,7 +38,7 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { blockedName, gemmFor, gemmModuleFor, type Epilogue, type GemmKernels } from "./gemm";
-import type { DirectConvKernels } from "./conv-direct";
+import { directConvModuleFor, type DirectConvKernels } from "./conv-direct";
 import { poolSwitch } from "./threadpool";
 
 export const GEN = 0;
@@ -211,6 +211,15 @@ export interface HeapAllocator {
 export const SPIN_MIN_MS = 0.02;
 
 let directOnHelpers = true;
+let filterGradientOnHelpers = false;
+/**
+ * Whether the direct filter gradient is split with the helpers too (by output channels; the same
+ * bits): off by default, as a helper ran conv 2's dW blocks at half the caller's speed (9.2–9.5
+ * ms for both blocks against 4.4–4.6 ms on the caller, also as two channel halves), cause not found.
+ */
+export function setFilterGradientOnHelpers(on: boolean): void {
+  filterGradientOnHelpers = on;
+}
 let leaveLast = true;
 /** Bench switch: false, helpers may claim a direct convolution's last block too. */
 export function setHelpersLeaveLast(on: boolean): void {
@@ -257,10 +266,12 @@ export class ParallelGemm {
     helpers: number,
     /** Allocation in the backend's heap, for packed panels. */
     private readonly heap: HeapAllocator,
+    /** The direct convolutions' module (conv-direct.ts), shared with the helpers; absent: they run no direct kernels. */
+    directModule?: WebAssembly.Module,
   ) {
     const script = path.join(__dirname, "gemm-worker.js");
     for (let i = 0; i < helpers; i++) {
-      const worker = new Worker(script, { workerData: { memory, module, ctrl: this.ctrl } });
+      const worker = new Worker(script, { workerData: { memory, module, directModule, ctrl: this.ctrl } });
       worker.unref();
       this.helpers.push(worker);
     }
@@ -334,7 +345,7 @@ export class ParallelGemm {
       per = Math.ceil(count / (4 * this.threads));
     }
     const blocks = per > 0 ? Math.ceil(count / per) : 0;
-    const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
+    const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && (op !== "dw" || filterGradientOnHelpers) && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
     if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;
       if (op === "pool2" || op === "pool2_grad") kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](...(args.concat(0, count) as Parameters<DirectConvKernels["maxPool2"]>));
@@ -455,7 +466,7 @@ export function parallelGemmFor(backend: Parameters<typeof gemmFor>[0]): Paralle
     const wasm = (backend as unknown as { wasm: { _malloc(bytes: number): number; _free(at: number): void } }).wasm;
     const heap: HeapAllocator = { malloc: (bytes) => wasm._malloc(bytes) >>> 0, free: (at) => wasm._free(at) };
     try {
-      runner = new ParallelGemm(kernels, memory, module, helpers, heap);
+      runner = new ParallelGemm(kernels, memory, module, helpers, heap, helpers > 0 ? directConvModuleFor(backend as never).module : undefined);
     } catch {
       helpers = 0; // no worker_threads here: compute on the calling thread
       runner = new ParallelGemm(kernels, memory, module, helpers, heap);

@@ -10,7 +10,7 @@ import { parallelGemmFor, type EpilogueName } from "../../src/wasm/parallel";
 import { gemmFor } from "../../src/wasm/gemm";
 import { spawn } from "node:child_process";
 import { cnn } from "../../src/models";
-import { installFastDropout, installFusedDense, setDirectConvolutions, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
+import { installFastDropout, installFusedDense, setDirectConvolutions, setFilterGradientOnHelpers, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
 
 async function main(): Promise<void> {
   const info = await initBackend();
@@ -163,6 +163,7 @@ function differing(a: number[][], b: number[][]): number {
  * five seeded training steps of dl.models.cnn with and without the helper: the same weights.
  */
 async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
+  setFilterGradientOnHelpers(true); // off by default (parallel.ts); its split is tested here all the same
   const cases: { x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: "same" | "valid" }[] = [
     { x: [1, 100, 100, 1], f: [3, 3, 1, 13], stride: 1, pad: "same" },
     { x: [3, 40, 40, 5], f: [3, 3, 5, 16], stride: 1, pad: "valid" },
@@ -221,6 +222,7 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
   const fitHelped = await fit();
   const fitHelperBlocks = runner.helperBlocks - fitBlocks0;
   tf.dispose([xs, ys]);
+  setFilterGradientOnHelpers(false);
   return { directHelperBlocks, directDiffering, directValues: alone.reduce((p, v) => p + v.length, 0), fitDiffering: differing(fitAlone, fitHelped), fitHelperBlocks, fitWeights: fitAlone.length };
 }
 
