@@ -12,8 +12,9 @@
  *       for every output pixel p = (b, oy, ox), two pixels at a time (sharing each weight load):
  *       16 output channels (four f32x4 accumulators) at a time, then 4, then one; the taps in
  *       row-major order, as the im2col product sums them
- *   conv1_dw(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o)
- *       dw[(ky·kw + kx)·o + j] = Σ_p x[b, oy·sh + ky, ox·sw + kx] · dy[p, j], p in order: three
+ *   conv1_dw(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o, j0, j1)
+ *       dw[(ky·kw + kx)·o + j] = Σ_p x[b, oy·sh + ky, ox·sw + kx] · dy[p, j], p in order, for the
+ *       output channels j0 ≤ j < j1 (all of them: 0, o; a helper thread takes a range): three
  *       taps of one filter row × 16 channels (twelve f32x4 accumulators) per pass over dy
  *   relu_grad_bias(dy, y, dz, db, rows, cols)
  *       the fused conv + bias + ReLU's gradient through its epilogue (conv-fused.ts) in one pass:
@@ -151,8 +152,8 @@ function forward(epilogue: Epilogue): Func {
 const DW_TAPS = 3;
 
 function filterGradient(): Func {
-  const f = new Func("conv1_dw", Array(13).fill(i32));
-  const [X, DY, DW, N, HP, WP, OH, OW, KH, KW, SH, SW, O] = [...Array(13).keys()];
+  const f = new Func("conv1_dw", Array(15).fill(i32));
+  const [X, DY, DW, N, HP, WP, OH, OW, KH, KW, SH, SW, O, J0, J1] = [...Array(15).keys()];
   const [b, oy, ox, j, ky, kx0, rowB, oB, swB, xp, dyp, row, off, end16, end4, left, dst] = Array.from({ length: 17 }, () => f.local(i32));
   const acc = Array.from({ length: DW_TAPS }, () => Array.from({ length: 4 }, () => f.local(type.v128)));
   const accS = Array.from({ length: DW_TAPS }, () => f.local(type.f32));
@@ -163,8 +164,10 @@ function filterGradient(): Func {
   f.get(O).i32(2).shl().set(oB);
   f.get(WP).i32(2).shl().set(rowB);
   f.get(SW).i32(2).shl().set(swB);
-  f.get(O).i32(-16).and().set(end16);
-  f.get(O).i32(-4).and().set(end4);
+  // Channels j0.. in sixteens, fours, then ones (each channel's sum is the same whichever group
+  // holds it: one lane of its own, the same products added in the same order).
+  f.get(J1).get(J0).sub().i32(-16).and().get(J0).add().set(end16);
+  f.get(J1).get(J0).sub().i32(-4).and().get(J0).add().set(end4);
 
   /** Taps kx0..kx0+nt−1 of filter row ky, channels j.. (nv f32x4 each; nv = 0: channel j), over every pixel. */
   const chunk = (nt: number, nv: number) => {
@@ -239,9 +242,9 @@ function filterGradient(): Func {
   // One image at a time (its x and dy stay in cache across the passes), every sum resumed from
   // what the images before left in dw: still one running sum per output over p in order.
   forLoop(f, b, () => f.i32(0), N, 1, () => {
-    forLoop(f, j, () => f.i32(0), end16, 16, () => taps(4));
+    forLoop(f, j, () => f.get(J0), end16, 16, () => taps(4));
     forLoop(f, j, () => f.get(end16), end4, 4, () => taps(1));
-    forLoop(f, j, () => f.get(end4), O, 1, () => taps(0));
+    forLoop(f, j, () => f.get(end4), J1, 1, () => taps(0));
   });
   return f;
 }
@@ -379,8 +382,8 @@ export function directConvFuncs(): Func[] {
 export interface DirectConvKernels {
   /** By epilogue: y = act(conv(x, w) + bias); bias 0 for none / relu. */
   forward: Record<Epilogue, (x: number, w: number, y: number, bias: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void>;
-  /** dw = the filter gradient. */
-  filterGradient: (x: number, dy: number, dw: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number) => void;
+  /** dw = the filter gradient, output channels j0 ≤ j < j1. */
+  filterGradient: (x: number, dy: number, dw: number, n: number, hp: number, wp: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, o: number, j0: number, j1: number) => void;
   /** dx of a stride-1 convolution from dy and the filter as [kh, kw, o, c]. */
   inputGradient: (dy: number, wt: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, kh: number, kw: number, o: number, top: number, left: number) => void;
   /** dz = dy · step(y) and db = dz summed over its rows. */
@@ -388,36 +391,61 @@ export interface DirectConvKernels {
   /** pool.ts: max-pooling with its argmax (arg 0: none), and the gradient scattered through it. */
   maxPool: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number) => void;
   maxPoolScatter: (arg: number, dy: number, dx: number, count: number) => void;
-  /** The same for 2×2 windows at stride 2, no padding, c % 4 == 0. */
-  maxPool2: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number) => void;
-  maxPool2Grad: (arg: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number) => void;
+  /** The same for 2×2 windows at stride 2, no padding, c % 4 == 0; images b0 ≤ b < b1. */
+  maxPool2: (x: number, y: number, arg: number, n: number, h: number, w: number, c: number, oh: number, ow: number, b0: number, b1: number) => void;
+  maxPool2Grad: (arg: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, b0: number, b1: number) => void;
 }
 
 interface MemoryHolder {
   wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
 }
 
+/** The direct convolutions' and pooling's module (generated, so a helper thread compiles the same one). */
+export function directConvModule(sharedMemory: boolean): WebAssembly.Module {
+  return new WebAssembly.Module(moduleBytes([...directConvFuncs(), ...poolFuncs()], sharedMemory) as Uint8Array<ArrayBuffer>);
+}
+
+/** The kernels of `directConvModule` instantiated on `memory`. */
+export function bindDirectConv(module: WebAssembly.Module, memory: WebAssembly.Memory): DirectConvKernels {
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
+  return {
+    forward: { none: e.conv1_none, bias: e.conv1_bias, relu: e.conv1_relu, bias_relu: e.conv1_bias_relu },
+    filterGradient: e.conv1_dw,
+    reluGradBias: e.relu_grad_bias,
+    maxPool: e.maxpool,
+    maxPoolScatter: e.maxpool_scatter,
+    maxPool2: e.maxpool2,
+    maxPool2Grad: e.maxpool2_grad,
+    inputGradient: e.conv1_dx,
+  };
+}
+
 const perBackend = new WeakMap<object, DirectConvKernels>();
+const modules = new WeakMap<object, { module: WebAssembly.Module; memory: WebAssembly.Memory }>();
+
+/**
+ * The direct kernels' module for a wasm backend and the memory it runs on, compiled once: the
+ * helper threads (parallel.ts) get this very module, so V8 shares its compiled (and tiered-up)
+ * code with them instead of each compiling its own, which ran on baseline code for a while.
+ */
+export function directConvModuleFor(backend: MemoryHolder): { module: WebAssembly.Module; memory: WebAssembly.Memory } {
+  let entry = modules.get(backend);
+  if (!entry) {
+    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+    if (!memory) throw new Error("tsdl direct convolutions: cannot find the wasm backend's memory");
+    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+    entry = { module: directConvModule(shared), memory };
+    modules.set(backend, entry);
+  }
+  return entry;
+}
 
 /** The direct convolutions bound to a wasm backend's memory (compiled once per backend). */
 export function directConvFor(backend: MemoryHolder): DirectConvKernels {
   let kernels = perBackend.get(backend);
   if (!kernels) {
-    const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
-    if (!memory) throw new Error("tsdl direct convolutions: cannot find the wasm backend's memory");
-    const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(moduleBytes([...directConvFuncs(), ...poolFuncs()], shared) as Uint8Array<ArrayBuffer>);
-    const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, (...args: number[]) => void>;
-    kernels = {
-      forward: { none: e.conv1_none, bias: e.conv1_bias, relu: e.conv1_relu, bias_relu: e.conv1_bias_relu },
-      filterGradient: e.conv1_dw,
-      reluGradBias: e.relu_grad_bias,
-      maxPool: e.maxpool,
-      maxPoolScatter: e.maxpool_scatter,
-      maxPool2: e.maxpool2,
-      maxPool2Grad: e.maxpool2_grad,
-      inputGradient: e.conv1_dx,
-    };
+    const { module, memory } = directConvModuleFor(backend);
+    kernels = bindDirectConv(module, memory);
     perBackend.set(backend, kernels);
   }
   return kernels;

@@ -230,7 +230,8 @@ function forwardConvolution(backend: WasmBackend, x: tf.TensorInfo, filter: tf.T
     if (directCase(g)) {
       const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
       // With c channels a filter row's taps are the kw·c floats of one run of x (conv-direct.ts).
-      directConvFor(backend).forward[ep](ptr, at(backend, filter), at(backend, out), bias, g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
+      // Images in blocks shared with the helper threads (parallel.ts), each image on one thread.
+      parallelGemmFor(backend).direct(directConvFor(backend), ep, [ptr, at(backend, filter), at(backend, out), bias, g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o], directFlops(g));
       return out;
     }
     const cols = columns(backend, x, g, temps, p * k);
@@ -328,7 +329,7 @@ function conv2dBackpropInput(args: KernelArgs, fallback: Fallback): tf.TensorInf
       const taps = g.kh * g.kw;
       const kernels = gemmFor(backend);
       for (let t = 0; t < taps; t++) kernels.transpose(at(backend, filter) + t * g.c * g.o * 4, wt + t * g.c * g.o * 4, g.c, g.o);
-      directConvFor(backend).inputGradient(at(backend, dy), wt, at(backend, dx), g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.o, g.top, g.left);
+      parallelGemmFor(backend).direct(directConvFor(backend), "dx", [at(backend, dy), wt, at(backend, dx), g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.o, g.top, g.left], directFlops(g));
       return dx;
     }
     const wt = temps.alloc(k * g.o);
@@ -367,7 +368,8 @@ function conv2dBackpropFilter(args: KernelArgs, fallback: Fallback): tf.TensorIn
   try {
     if (directCase(g)) {
       const { ptr, hp, wp } = windowsOf(backend, x, g, temps);
-      directConvFor(backend).filterGradient(ptr, at(backend, dy), at(backend, dw), g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o);
+      // Output channels in blocks shared with the helpers: each dW sum still over every image in order.
+      parallelGemmFor(backend).direct(directConvFor(backend), "dw", [ptr, at(backend, dy), at(backend, dw), g.n, hp, wp * g.c, g.oh, g.ow, g.kh, g.kw * g.c, g.sh, g.sw * g.c, g.o], directFlops(g));
       return dw;
     }
     const cols = columns(backend, x, g, temps, p * k);
@@ -440,6 +442,12 @@ export function setPoolArgmax(on: boolean): void {
   poolArgmax = on;
 }
 
+/**
+ * What a pooled input element counts as, in FLOP, against parallel.ts's PARALLEL_MIN_FLOPS:
+ * dl.models.cnn's first pool (692k inputs) is split with the helpers, its second (248k) is not.
+ */
+const POOL_COST = 4;
+
 /** 2×2 windows at stride 2 without padding over channels in fours: pool.ts's unrolled kernels. */
 function twoByTwo(info: tf.backend_util.Conv2DInfo): boolean {
   return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
@@ -458,7 +466,8 @@ function maxPool(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.Tenso
   const arg = recording() ? backend.makeOutput([count], "int32") : undefined;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const kernels = directConvFor(backend);
-  if (twoByTwo(info)) kernels.maxPool2(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow);
+  // 2×2 windows: images in blocks shared with the helper threads (parallel.ts).
+  if (twoByTwo(info)) parallelGemmFor(backend).direct(kernels, "pool2", [at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow], POOL_COST * n * h * w * c);
   else {
     kernels.maxPool(at(backend, x), at(backend, out), arg ? at(backend, arg) : 0, n, h, w, c, oh, ow,
       info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
@@ -486,7 +495,7 @@ function maxPoolGrad(args: KernelArgs, fallback: Fallback): tf.TensorInfo | tf.T
     if (twoByTwo(info)) {
       // Every window written whole; only what no window covers (odd sizes) is zeroed here.
       if (h !== 2 * oh || w !== 2 * ow) heap(backend).fill(0, di, di + n * h * w * c);
-      directConvFor(backend).maxPool2Grad(at(backend, record.arg), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow);
+      parallelGemmFor(backend).direct(directConvFor(backend), "pool2_grad", [at(backend, record.arg), at(backend, dy), at(backend, dx), n, h, w, c, oh, ow], POOL_COST * n * h * w * c);
       return dx;
     }
     heap(backend).fill(0, di, di + n * h * w * c);

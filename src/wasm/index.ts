@@ -56,6 +56,7 @@ export { CONV_BIAS_KERNEL, CONV_KERNELS, RELU_BIAS_GRAD_KERNEL, convolutionConfi
 export { installFusedConv, uninstallFusedConv } from "./conv-fused";
 export { ensureTrainingKernels } from "./backprop-filter";
 export { guardWasmHeap, WasmOutOfMemoryError, WASM_HEAP_MAX_BYTES } from "./heap";
+export { setDirectOnHelpers, setFilterGradientOnHelpers, setHelpersLeaveLast } from "./parallel";
 
 /** tfjs-backend-wasm's own kernels, as registered before tsdl replaced any. */
 const shippedKernels = new Map<string, tf.KernelConfig>();

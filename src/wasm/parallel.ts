@@ -26,10 +26,19 @@
  *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width,
  *   packed panels (0: b read in place), row blocks (0: unblocked kernels, column blocks only),
  *   block height, b given as bᵀ, whether each block packs its own panels.
+ *   KIND    0: a GEMM; 1: a direct convolution or 2×2 max-pooling (conv-direct.ts, pool.ts), then
+ *   its op (DIRECT_OPS), the images or output channels per block, how many of them, the kernel's
+ *   own arguments (9 to 14), and at DOP + 17 whether helpers leave the last block to the caller.
+ *
+ * A direct convolution is split so that every output is still one thread's sum in today's order
+ * (the same bits as on one thread): the forward pass and the input gradient by images, the
+ * filter gradient by output channels (never by images: adding per-thread partial dW's would
+ * change the bits); max-pooling and its gradient by images.
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { blockedName, gemmFor, gemmModuleFor, type Epilogue, type GemmKernels } from "./gemm";
+import { directConvModuleFor, type DirectConvKernels } from "./conv-direct";
 import { poolSwitch } from "./threadpool";
 
 export const GEN = 0;
@@ -40,6 +49,12 @@ export const HELPED = 3;
 /** 1 while the caller sleeps on DONE (helpers then notify). */
 const SLEEPING = 4;
 const P = 5; // first product slot
+const KIND = P + 18;
+const DOP = P + 19; // a direct convolution's op, then per block, count, arguments
+
+/** The direct kernels helpers run: the forward convolution by epilogue, its filter and input gradients, 2×2 max-pooling and its gradient. */
+export const DIRECT_OPS = ["none", "bias", "relu", "bias_relu", "dw", "dx", "pool2", "pool2_grad"] as const;
+export type DirectOp = (typeof DIRECT_OPS)[number];
 export const EPILOGUES = ["none", "bias", "relu", "bias_relu", "tn_none"] as const;
 export type EpilogueName = (typeof EPILOGUES)[number];
 
@@ -112,8 +127,39 @@ export function blockedRange(
   }
 }
 
-/** Runs block `block` of the product described in `ctrl` with `kernels`. */
-export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number): void {
+/**
+ * Block `block` of the direct convolution in `ctrl`: images b0.. of the forward pass or the input
+ * gradient (x, y or dy, dx moved on by b0 images), output channels j0.. of the filter gradient.
+ */
+function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: number): void {
+  const op = DIRECT_OPS[ctrl[DOP]];
+  const per = ctrl[DOP + 1];
+  const count = ctrl[DOP + 2];
+  const a = Array.from(ctrl.subarray(DOP + 3, DOP + 17));
+  const first = block * per;
+  const items = Math.min(per, count - first);
+  if (op === "pool2" || op === "pool2_grad") {
+    const [p0, p1, p2, n, h, w, c, oh, ow] = a;
+    kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](p0, p1, p2, n, h, w, c, oh, ow, first, first + items);
+  } else if (op === "dw") {
+    const [x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o] = a;
+    kernels.filterGradient(x, dy, dw, n, hp, wp, oh, ow, kh, kw, sh, sw, o, first, first + items);
+  } else if (op === "dx") {
+    const [dy, wt, dx, , h, w, c, oh, ow, kh, kw, o, top, left] = a;
+    kernels.inputGradient(dy + 4 * first * oh * ow * o, wt, dx + 4 * first * h * w * c, items, h, w, c, oh, ow, kh, kw, o, top, left);
+  } else {
+    const [x, wt, y, bias, , hp, wp, oh, ow, kh, kw, sh, sw, o] = a;
+    kernels.forward[op](x + 4 * first * hp * wp, wt, y + 4 * first * oh * ow * o, bias, items, hp, wp, oh, ow, kh, kw, sh, sw, o);
+  }
+}
+
+/** Runs block `block` of the product described in `ctrl` with `kernels` (`direct`: a direct convolution's). */
+export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number, direct?: () => DirectConvKernels): void {
+  if (ctrl[KIND] === 1) {
+    if (!direct) throw new Error("tsdl parallel: a direct convolution was posted to a runner without its kernels");
+    runDirectBlock(direct(), ctrl, block);
+    return;
+  }
   const [ep, a, b, c, m, k, n, lda, ldb, ldc, bias, , width, packed, rowBlocks, height, transB, packHere] = ctrl.subarray(P, P + 18);
   if (rowBlocks === 0) {
     const j0 = block * width;
@@ -129,8 +175,8 @@ export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number):
 }
 
 /** Claims the next block of product `gen`, or returns -1 when that product has none left. */
-export function claim(ctrl: Int32Array, gen: number): number {
-  const blocks = ctrl[P + 11];
+export function claim(ctrl: Int32Array, gen: number, leave = 0): number {
+  const blocks = ctrl[P + 11] - leave;
   for (;;) {
     const word = Atomics.load(ctrl, CLAIM);
     const block = word & 0xffff;
@@ -140,10 +186,13 @@ export function claim(ctrl: Int32Array, gen: number): number {
 }
 
 /** Claim-and-run loop shared by the caller and the helpers. */
-export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number): number {
+export function work(kernels: GemmKernels, ctrl: Int32Array, gen: number, direct?: () => DirectConvKernels, helper = false): number {
   let ran = 0;
-  for (let block = claim(ctrl, gen); block >= 0; block = claim(ctrl, gen)) {
-    runBlock(kernels, ctrl, block);
+  // A helper leaves a direct convolution's last block to the caller (when it claims any): one
+  // that woke late, or lost its core, then never holds the caller up for a whole block at the end.
+  const leave = helper && ctrl[KIND] === 1 ? ctrl[DOP + 17] : 0;
+  for (let block = claim(ctrl, gen, leave); block >= 0; block = claim(ctrl, gen, leave)) {
+    runBlock(kernels, ctrl, block, direct);
     Atomics.add(ctrl, DONE, 1);
     // Wakes the caller if it went to sleep on DONE.
     if (Atomics.load(ctrl, SLEEPING) !== 0) Atomics.notify(ctrl, DONE);
@@ -160,6 +209,26 @@ export interface HeapAllocator {
 
 /** The caller spins at least this long (ms) for a helper's last block before it sleeps. */
 export const SPIN_MIN_MS = 0.02;
+
+let directOnHelpers = true;
+let filterGradientOnHelpers = false;
+/**
+ * Whether the direct filter gradient is split with the helpers too (by output channels; the same
+ * bits): off by default, as a helper ran conv 2's dW blocks at half the caller's speed (9.2–9.5
+ * ms for both blocks against 4.4–4.6 ms on the caller, also as two channel halves), cause not found.
+ */
+export function setFilterGradientOnHelpers(on: boolean): void {
+  filterGradientOnHelpers = on;
+}
+let leaveLast = true;
+/** Bench switch: false, helpers may claim a direct convolution's last block too. */
+export function setHelpersLeaveLast(on: boolean): void {
+  leaveLast = on;
+}
+/** Bench switch: false, the direct convolutions run on the calling thread alone (as before issue 14's split). */
+export function setDirectOnHelpers(on: boolean): void {
+  directOnHelpers = on;
+}
 
 /** Products smaller than this (2·M·K·N) run on the calling thread alone. */
 export const PARALLEL_MIN_FLOPS = 2 ** 21;
@@ -179,6 +248,8 @@ export class ParallelGemm {
   sleepAfterSpin = true;
   /** Test switch: the caller leaves every block to the helpers (and waits for them). */
   callerClaims = true;
+  /** Test and bench switch: false, every product runs on the calling thread alone (as with one thread). */
+  useHelpers = true;
   /** Products in a row where waiting for helpers took over a third of the time. */
   private strikes = 0;
   /** Products to run alone before trying the helpers again, and the next such pause. */
@@ -195,10 +266,12 @@ export class ParallelGemm {
     helpers: number,
     /** Allocation in the backend's heap, for packed panels. */
     private readonly heap: HeapAllocator,
+    /** The direct convolutions' module (conv-direct.ts), shared with the helpers; absent: they run no direct kernels. */
+    directModule?: WebAssembly.Module,
   ) {
     const script = path.join(__dirname, "gemm-worker.js");
     for (let i = 0; i < helpers; i++) {
-      const worker = new Worker(script, { workerData: { memory, module, ctrl: this.ctrl } });
+      const worker = new Worker(script, { workerData: { memory, module, directModule, ctrl: this.ctrl } });
       worker.unref();
       this.helpers.push(worker);
     }
@@ -222,7 +295,7 @@ export class ParallelGemm {
     const epi = EPILOGUES.indexOf(ep);
     const blocked = transB || useBlocked(m, k, n, ldb);
     const packed = blocked && (transB || packB(m, k, n, ldb)) ? this.scratch(8 * Math.ceil(n / 8) * k) : 0;
-    const parallel = 2 * m * k * n >= PARALLEL_MIN_FLOPS && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
+    const parallel = 2 * m * k * n >= PARALLEL_MIN_FLOPS && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
     // Tall products (the convolutions' im2col matrices) are cut into row blocks, each reading
     // its own rows of a once; others into column blocks, each packing its own panels of b.
     const rowSplit = blocked && m >= 4 * n && m >= 2 * blocking.mc;
@@ -251,12 +324,61 @@ export class ParallelGemm {
       if (transB) this.kernels.packBt(b, packed, k, n, ldb);
       else this.kernels.packB(b, packed, k, n, ldb);
     }
-    ctrl.set([epi, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, width, packed, blocked ? rowBlocks : 0, height, +transB, +packHere], P);
+    ctrl.set([epi, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, width, packed, blocked ? rowBlocks : 0, height, +transB, +packHere, 0], P);
+    this.post(gen, blocks, start);
+  }
+
+  /**
+   * A direct convolution (conv-direct.ts), or a 2×2 max-pooling or its gradient (pool.ts, in
+   * blocks of images), with the helpers: `args` are the kernel's own (the
+   * filter gradient's without its channel range), `flops` its 2·p·k·o. Forward and input gradient
+   * in blocks of images, the filter gradient in blocks of output channels (multiples of 4, of 16
+   * where each thread still gets one); on the calling thread alone, exactly as one call there,
+   * when there are no helpers, the product is small, or it would give fewer than two blocks.
+   */
+  direct(kernels: DirectConvKernels, op: DirectOp, args: number[], flops: number): void {
+    const count = op === "dw" ? args[12] : op === "dx" || op.startsWith("pool2") ? args[3] : args[4]; // o, else n
+    let per: number;
+    if (op === "dw") {
+      per = Math.floor(count / 16) >= this.threads ? 16 * Math.ceil(count / 16 / this.threads) : 4 * Math.ceil(count / 4 / this.threads);
+    } else {
+      per = Math.ceil(count / (4 * this.threads));
+    }
+    const blocks = per > 0 ? Math.ceil(count / per) : 0;
+    const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && (op !== "dw" || filterGradientOnHelpers) && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
+    if (blocks < 2 || !parallel) {
+      if (this.alone > 0) this.alone--;
+      if (op === "pool2" || op === "pool2_grad") kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](...(args.concat(0, count) as Parameters<DirectConvKernels["maxPool2"]>));
+      else if (op === "dw") kernels.filterGradient(...(args.concat(0, count) as Parameters<DirectConvKernels["filterGradient"]>));
+      else if (op === "dx") kernels.inputGradient(...(args as Parameters<DirectConvKernels["inputGradient"]>));
+      else kernels.forward[op](...(args as Parameters<DirectConvKernels["forward"]["none"]>));
+      return;
+    }
+    this.directKernels = kernels;
+    const start = performance.now();
+    const gen = ++this.gen;
+    const ctrl = this.ctrl;
+    ctrl[P + 11] = blocks;
+    ctrl[KIND] = 1;
+    ctrl.set([DIRECT_OPS.indexOf(op), per, count, ...args], DOP);
+    ctrl[DOP + 17] = this.callerClaims && leaveLast ? 1 : 0;
+    this.post(gen, blocks, start);
+  }
+
+  private directKernels: DirectConvKernels | undefined;
+  private readonly direct_ = () => this.directKernels!;
+
+  /**
+   * Starts product `gen` (its slots set) on the helpers, claims blocks with them, then waits for
+   * the blocks they claimed: spin, then sleep; the "compute alone for a while" back-off.
+   */
+  private post(gen: number, blocks: number, start: number): void {
+    const ctrl = this.ctrl;
     Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, CLAIM, (gen & 0x7fff) << 16);
     Atomics.store(ctrl, GEN, gen);
     Atomics.notify(ctrl, GEN);
-    const ran = this.callerClaims ? work(this.kernels, ctrl, gen) : 0;
+    const ran = this.callerClaims ? work(this.kernels, ctrl, gen, this.direct_) : 0;
     // Only blocks a helper has claimed are left. A helper that has its core finishes its block
     // in about the time the caller took per block: spin that long (1.5×), then sleep until it
     // is done. On a loaded machine a helper may have lost its core mid-block for a whole time
@@ -344,7 +466,7 @@ export function parallelGemmFor(backend: Parameters<typeof gemmFor>[0]): Paralle
     const wasm = (backend as unknown as { wasm: { _malloc(bytes: number): number; _free(at: number): void } }).wasm;
     const heap: HeapAllocator = { malloc: (bytes) => wasm._malloc(bytes) >>> 0, free: (at) => wasm._free(at) };
     try {
-      runner = new ParallelGemm(kernels, memory, module, helpers, heap);
+      runner = new ParallelGemm(kernels, memory, module, helpers, heap, helpers > 0 ? directConvModuleFor(backend as never).module : undefined);
     } catch {
       helpers = 0; // no worker_threads here: compute on the calling thread
       runner = new ParallelGemm(kernels, memory, module, helpers, heap);

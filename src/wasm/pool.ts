@@ -13,9 +13,10 @@
  *       channels per f32x4 (c % 4 in scalars); with arg ≠ 0, arg[same index] = the byte offset
  *       from x of the first maximum in row-major window order (strict >, as the `cpu` backend and
  *       tsdl's maxpool_grad pick it), −1 for a window with no value above −∞
- *   maxpool2(x, y, arg, n, h, w, c, oh, ow), maxpool2_grad(arg, dy, dx, n, h, w, c, oh, ow)
+ *   maxpool2(x, y, arg, n, h, w, c, oh, ow, b0, b1), maxpool2_grad(arg, dy, dx, n, h, w, c, oh, ow, b0, b1)
  *       the same for 2×2 windows at stride 2 without padding, c % 4 == 0 (dl.models.cnn's
- *       pools), unrolled; the gradient writes each window whole, as windows do not overlap
+ *       pools), unrolled, for images b0 ≤ b < b1 (all: 0, n; a helper thread takes a range,
+ *       arg still from x itself); the gradient writes each window whole, as windows do not overlap
  *   maxpool_scatter(arg, dy, dx, count)
  *       dx[arg[i] / 4] += dy[i] for i in order, arg[i] ≥ 0 (dx zeroed by the caller): the very
  *       additions of maxpool_grad, in its order
@@ -154,8 +155,8 @@ function i32x4eq(f: Func): Func {
  * bounds than on the four loads). The same results as maxpool, arg included.
  */
 function maxPool2(): Func {
-  const f = new Func("maxpool2", Array(9).fill(i32));
-  const [X, Y, ARG, N, H, W, C, OH, OW] = [...Array(9).keys()];
+  const f = new Func("maxpool2", Array(11).fill(i32));
+  const [X, Y, ARG, , H, W, C, OH, OW, B0, B1] = [...Array(11).keys()];
   const [b, oy, ox, ch, q, py, pa, cB, rowB, row] = Array.from({ length: 10 }, () => f.local(i32));
   const best = f.local(type.v128);
   const pos = f.local(type.v128);
@@ -163,9 +164,11 @@ function maxPool2(): Func {
   const mask = f.local(type.v128);
   f.get(C).i32(2).shl().set(cB);
   f.get(W).get(cB).mul().set(rowB);
-  f.get(Y).set(py);
-  f.get(ARG).set(pa);
-  forLoop(f, b, () => f.i32(0), N, 1, () =>
+  // py, pa = y, arg + b0·oh·ow·c·4
+  f.get(B0).get(OH).mul().get(OW).mul().get(cB).mul().set(q);
+  f.get(Y).get(q).add().set(py);
+  f.get(ARG).get(q).add().set(pa);
+  forLoop(f, b, () => f.get(B0), B1, 1, () =>
     forLoop(f, oy, () => f.i32(0), OH, 1, () => {
       // row = byte offset from x of (b, 2·oy, 0, 0)
       f.get(b).get(H).mul().get(oy).i32(1).shl().add().get(rowB).mul().set(row);
@@ -206,16 +209,17 @@ function maxPool2(): Func {
  * and columns no window covers (odd sizes) are left to the caller to zero.
  */
 function maxPool2Grad(): Func {
-  const f = new Func("maxpool2_grad", Array(9).fill(i32));
-  const [ARG, DY, DX, N, H, W, C, OH, OW] = [...Array(9).keys()];
+  const f = new Func("maxpool2_grad", Array(11).fill(i32));
+  const [ARG, DY, DX, , H, W, C, OH, OW, B0, B1] = [...Array(11).keys()];
   const [b, oy, ox, ch, q, pd, pa, cB, rowB, row] = Array.from({ length: 10 }, () => f.local(i32));
   const pos = f.local(type.v128);
   const g = f.local(type.v128);
   f.get(C).i32(2).shl().set(cB);
   f.get(W).get(cB).mul().set(rowB);
-  f.get(DY).set(pd);
-  f.get(ARG).set(pa);
-  forLoop(f, b, () => f.i32(0), N, 1, () =>
+  f.get(B0).get(OH).mul().get(OW).mul().get(cB).mul().set(q);
+  f.get(DY).get(q).add().set(pd);
+  f.get(ARG).get(q).add().set(pa);
+  forLoop(f, b, () => f.get(B0), B1, 1, () =>
     forLoop(f, oy, () => f.i32(0), OH, 1, () => {
       f.get(b).get(H).mul().get(oy).i32(1).shl().add().get(rowB).mul().set(row);
       forLoop(f, ox, () => f.i32(0), OW, 1, () =>

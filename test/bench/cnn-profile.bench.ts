@@ -7,17 +7,19 @@
  *
  * Run: `npm run bench -- cnn-profile` (TSDL_BENCH_ROUNDS=N steps profiled, default 9;
  * TSDL_PROFILE_MODEL=mlp profiles the article MLP, `dl.models.mlp` with dropout 0.5, instead;
- * TSDL_PROFILE_ROWS=N prints N rows, default 30).
+ * TSDL_PROFILE_ROWS=N prints N rows, default 30; TSDL_DIRECT_ALONE=1 runs the direct convolutions on the
+ * calling thread only, as before they were split with the helper threads).
  */
 import * as tf from "@tensorflow/tfjs";
 import { cnn, mlp } from "../../src/models";
-import { setupFastWasm } from "../../src/wasm";
+import { setDirectOnHelpers, setupFastWasm } from "../../src/wasm";
 import { loadLine, median, table } from "../helpers/bench-util";
 import { loadMnist } from "../helpers/mnist-idx";
 
 async function main(): Promise<void> {
   const steps = Number(process.env.TSDL_BENCH_ROUNDS ?? 9);
   setupFastWasm();
+  if (process.env.TSDL_DIRECT_ALONE === "1") setDirectOnHelpers(false);
   await tf.setBackend("wasm");
   const kind = process.env.TSDL_PROFILE_MODEL === "mlp" ? "mlp" : "cnn";
   const model = kind === "mlp" ? mlp({ inputs: 784, hidden: [256, 128], outputs: 10, activation: "relu", dropout: 0.5, seed: 1 }) : cnn({ seed: 1 });

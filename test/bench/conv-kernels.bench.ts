@@ -14,10 +14,14 @@
  * them (forward and backward under `tf.grads`, several kernels each), where the fused kernels and
  * the argmax kept from the forward pass show.
  *
+ * A fourth, "tsdl now, caller only", is tsdl now with the direct kernels on the calling thread
+ * alone (`setDirectOnHelpers(false)`: as before they were split with the helper threads), so the
+ * split's gain shows per kernel in the same rounds.
+ *
  * Run: `npm run bench -- conv-kernels` (TSDL_BENCH_ROUNDS=N rounds, default 5).
  */
 import * as tf from "@tensorflow/tfjs";
-import { defaultWasmThreads, ensureTrainingKernels, installFusedConv, registerWasmVariant, setDirectConvolutions, setPoolArgmax, uninstallFusedConv } from "../../src/wasm";
+import { defaultWasmThreads, ensureTrainingKernels, installFusedConv, registerWasmVariant, setDirectConvolutions, setDirectOnHelpers, setPoolArgmax, uninstallFusedConv } from "../../src/wasm";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 
 interface Case {
@@ -78,12 +82,14 @@ function pooling({ x, dy }: Record<string, tf.Tensor>): tf.Tensor[] {
 
 /** Candidates: a backend, and whether this session's CNN kernels are on. */
 const CANDIDATES = [
-  { name: "shipped", backend: "wasm-shipped", now: true },
-  { name: "tsdl before", backend: "tsdl-wasm", now: false },
-  { name: "tsdl now", backend: "tsdl-wasm", now: true },
+  { name: "shipped", backend: "wasm-shipped", now: true, helpers: true },
+  { name: "tsdl before", backend: "tsdl-wasm", now: false, helpers: true },
+  { name: "tsdl now", backend: "tsdl-wasm", now: true, helpers: true },
+  { name: "tsdl now, caller only", backend: "tsdl-wasm", now: true, helpers: false },
 ];
 
-function switchKernels(now: boolean): void {
+function switchKernels(now: boolean, helpers = true): void {
+  setDirectOnHelpers(helpers);
   setDirectConvolutions(now);
   setPoolArgmax(now);
   if (now) installFusedConv();
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
     for (const c of CASES) {
       for (const k of CANDIDATES) {
         await tf.setBackend(k.backend);
-        switchKernels(k.now);
+        switchKernels(k.now, k.helpers);
         const ms = run(k.backend, c, 5);
         if (r > 0) results.add(`${k.name} ${c.label}`, ms); // round 0 warms up
       }
@@ -144,10 +150,10 @@ async function main(): Promise<void> {
   const gflops = (c: Case, ms: number) => (c.flops ? (c.flops / ms / 1e6).toFixed(1) : "");
   console.log(
     table(
-      ["kernel", "MFLOP", "shipped ms", "tsdl before ms", "tsdl now ms", "shipped GFLOP/s", "before GFLOP/s", "now GFLOP/s", "now vs before", "now vs shipped"],
+      ["kernel", "MFLOP", "shipped ms", "tsdl before ms", "tsdl now ms", "caller only ms", "shipped GFLOP/s", "before GFLOP/s", "now GFLOP/s", "caller only GFLOP/s", "now vs before", "now vs shipped", "now vs caller only"],
       CASES.map((c) => {
-        const [s, b, t] = CANDIDATES.map((k) => results.best(`${k.name} ${c.label}`));
-        return [c.label, c.flops ? (c.flops / 1e6).toFixed(1) : "", s.toFixed(2), b.toFixed(2), t.toFixed(2), gflops(c, s), gflops(c, b), gflops(c, t), (b / t).toFixed(1) + "×", (s / t).toFixed(1) + "×"];
+        const [s, b, t, a] = CANDIDATES.map((k) => results.best(`${k.name} ${c.label}`));
+        return [c.label, c.flops ? (c.flops / 1e6).toFixed(1) : "", s.toFixed(2), b.toFixed(2), t.toFixed(2), a.toFixed(2), gflops(c, s), gflops(c, b), gflops(c, t), gflops(c, a), (b / t).toFixed(1) + "×", (s / t).toFixed(1) + "×", (a / t).toFixed(2) + "×"];
       }),
     ),
   );

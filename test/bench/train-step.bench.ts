@@ -19,7 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedConv, installFusedDense, installFusedLoss, installLeanTape, registerWasmVariant,
-  setAdamInPlace, setDirectConvolutions, setPoolArgmax, uninstallFastDropout, uninstallFusedConv, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
+  setAdamInPlace, setDirectConvolutions, setDirectOnHelpers, setPoolArgmax, uninstallFastDropout, uninstallFusedConv, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
 } from "../../src/wasm";
 import { cnn } from "../../src/models";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
@@ -170,6 +170,19 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's dropout and dense (before)`, "tsdl-wasm", steps(quick ? 30 : 100), false));
   // The same backend with tfjs's own loss, tape saving and Adam buffers (src/wasm/loss.ts, tape.ts, adam.ts's in-place update).
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's loss, tape and Adam buffers (before)`, "tsdl-wasm", steps(quick ? 30 : 100), true, false));
+  // The direct convolutions on the calling thread only (before they were split with the helpers, parallel.ts).
+  if (kind === "cnn" && threads > 1) {
+    const c = await tfjsCandidate(kind, `${tsdl}, direct convolutions on the calling thread only (before)`, "tsdl-wasm", steps(quick ? 30 : 100));
+    const alone = async (n: number) => {
+      setDirectOnHelpers(false);
+      try {
+        return await c.run(n);
+      } finally {
+        setDirectOnHelpers(true);
+      }
+    };
+    candidates.push({ ...c, run: alone });
+  }
   // tsdl before issue 14's CNN kernels (conv-direct.ts, conv-fused.ts, pool.ts), same backend.
   if (kind === "cnn") candidates.push(await tfjsCandidate(kind, `${tsdl}, before the direct, fused and pooling CNN kernels`, "tsdl-wasm", steps(quick ? 30 : 100), true, true, false));
   const command = kind === "mlp" ? "step" : "cnn";

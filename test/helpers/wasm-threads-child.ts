@@ -9,7 +9,8 @@ import { poolSwitch } from "../../src/wasm/threadpool";
 import { parallelGemmFor, type EpilogueName } from "../../src/wasm/parallel";
 import { gemmFor } from "../../src/wasm/gemm";
 import { spawn } from "node:child_process";
-import { installFastDropout, installFusedDense, setDirectConvolutions, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
+import { cnn } from "../../src/models";
+import { installFastDropout, installFusedDense, setDirectConvolutions, setFilterGradientOnHelpers, uninstallFastDropout, uninstallFusedDense } from "../../src/wasm";
 
 async function main(): Promise<void> {
   const info = await initBackend();
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
   setDirectConvolutions(true);
   const convHelperBlocks = runner.helperBlocks - blocksBefore;
   const onWasmDirect = convAll();
+  const direct = await directOnHelper(runner);
   // The article MLP's first layer in training (dropout, fused dense ReLU and their gradients,
   // dropout.ts and dense.ts) with every GEMM block on the helper, against tfjs's own dropout and
   // unfused dense layer: the same bits expected.
@@ -136,8 +138,92 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
     gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, denseHelperBlocks, denseDiffering, handlers,
-    ...loaded,
+    ...loaded, ...direct,
   }));
+}
+
+/** Bit patterns of float32 values. */
+const bitsOf = (t: tf.Tensor) => Array.from(new Uint32Array(t.dataSync().buffer));
+
+/** Values at which two lists of bit patterns differ (and lists of different lengths count fully). */
+function differing(a: number[][], b: number[][]): number {
+  let count = 0;
+  a.forEach((x, i) => {
+    if (x.length !== b[i]?.length) count += x.length;
+    else for (let j = 0; j < x.length; j++) if (x[j] !== b[i][j]) count++;
+  });
+  return count;
+}
+
+/**
+ * The direct convolutions (conv-direct.ts) split with the helper thread (parallel.ts): forward,
+ * input and filter gradients of odd shapes (batch 1 and 3, 1 and 5 input channels, 5, 6 and 13
+ * output channels, stride 2, `same` padding) and 2×2 max-pooling with its gradient (odd sizes) on the calling thread alone, then with every block
+ * on the helper (the caller claims none), then shared: the same bits expected each time. Then
+ * five seeded training steps of dl.models.cnn with and without the helper: the same weights.
+ */
+async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
+  setFilterGradientOnHelpers(true); // off by default (parallel.ts); its split is tested here all the same
+  const cases: { x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: "same" | "valid" }[] = [
+    { x: [1, 100, 100, 1], f: [3, 3, 1, 13], stride: 1, pad: "same" },
+    { x: [3, 40, 40, 5], f: [3, 3, 5, 16], stride: 1, pad: "valid" },
+    { x: [3, 81, 81, 5], f: [3, 3, 5, 6], stride: 2, pad: "same" },
+    { x: [3, 30, 30, 5], f: [3, 3, 5, 5], stride: 1, pad: "same" },
+    { x: [2, 30, 30, 16], f: [3, 3, 16, 32], stride: 1, pad: "same" },
+  ];
+  const pools: [number, number, number, number][] = [[3, 64, 64, 44], [5, 97, 95, 12]];
+  const convs = () =>
+    cases.flatMap((c, i) =>
+      tf.tidy(() => {
+        const x = tf.randomNormal(c.x, 0, 1, "float32", 40 + i);
+        const f = tf.randomNormal(c.f, 0, 1, "float32", 50 + i);
+        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
+        const y = conv(x, f);
+        const w = tf.randomNormal(y.shape, 0, 1, "float32", 60 + i);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a, b).mul(w).sum())([x, f]);
+        return [y, dx, df].map(bitsOf);
+      }),
+    ).concat(pools.flatMap((shape, i) =>
+      tf.tidy(() => {
+        // 2×2 max-pooling at stride 2 and its gradient through the argmax (pool.ts), odd sizes too.
+        const x = tf.randomNormal(shape, 0, 1, "float32", 80 + i);
+        const y = tf.maxPool(x as tf.Tensor4D, 2, 2, "valid");
+        const w = tf.randomNormal(y.shape, 0, 1, "float32", 90 + i);
+        const dx = tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, "valid").mul(w).sum())(x);
+        return [y, dx].map(bitsOf);
+      }),
+    ));
+  runner.useHelpers = false;
+  const alone = convs();
+  runner.useHelpers = true;
+  const blocks0 = runner.helperBlocks;
+  runner.callerClaims = false;
+  const onHelper = convs();
+  runner.callerClaims = true;
+  const directHelperBlocks = runner.helperBlocks - blocks0;
+  const shared = convs();
+  const directDiffering = differing(alone, onHelper) + differing(alone, shared);
+
+  // Five steps of a seeded CNN (no dropout: its masks would differ between the two fits).
+  const xs = tf.randomUniform([80, 784], 0, 1, "float32", 70);
+  const ys = tf.oneHot(tf.randomUniform([80], 0, 10, "int32", 71), 10).toFloat();
+  const fit = async () => {
+    const model = cnn({ seed: 3, dropout: 0 });
+    model.compile({ optimizer: tf.train.adam(0.001), loss: (y: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, logits) });
+    await model.fit(xs, ys, { batchSize: 16, epochs: 1, shuffle: false, verbose: 0 });
+    const weights = model.getWeights().map(bitsOf);
+    model.dispose();
+    return weights;
+  };
+  runner.useHelpers = false;
+  const fitAlone = await fit();
+  runner.useHelpers = true;
+  const fitBlocks0 = runner.helperBlocks;
+  const fitHelped = await fit();
+  const fitHelperBlocks = runner.helperBlocks - fitBlocks0;
+  tf.dispose([xs, ys]);
+  setFilterGradientOnHelpers(false);
+  return { directHelperBlocks, directDiffering, directValues: alone.reduce((p, v) => p + v.length, 0), fitDiffering: differing(fitAlone, fitHelped), fitHelperBlocks, fitWeights: fitAlone.length };
 }
 
 /**

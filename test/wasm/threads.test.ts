@@ -30,6 +30,12 @@ interface Report {
   loadedDiffering: number;
   loadedProducts: number;
   loadedHelperBlocks: number;
+  directHelperBlocks: number;
+  directDiffering: number;
+  directValues: number;
+  fitDiffering: number;
+  fitHelperBlocks: number;
+  fitWeights: number;
 }
 
 const reports = new Map<string, Report>();
@@ -85,6 +91,17 @@ test("two threads on a machine made busy: blocked products with the helper keep 
   assert.ok(report.loadedProducts >= 1, `no product ran in parallel under load (${report.loadedProducts})`);
   assert.ok(report.loadedHelperBlocks >= 1, `the helper ran ${report.loadedHelperBlocks} blocks under load`);
   assert.equal(report.loadedDiffering, 0, "values of the products under load that differ from one unblocked single-threaded call");
+});
+
+test("two threads: the direct convolutions and 2×2 max-pooling split with the helper keep the single-threaded bits, forward and gradients, and a seeded CNN fit its weights", () => {
+  const report = runChild("2");
+  // 5 cases × (forward + dw + dx at stride 1) and 2 × (pool + its gradient), in ≥ 2 blocks each, all on the helper.
+  assert.ok(report.directHelperBlocks >= 24, `the helper ran ${report.directHelperBlocks} blocks of the direct convolutions`);
+  assert.ok(report.directValues > 100_000, `only ${report.directValues} values compared`);
+  assert.equal(report.directDiffering, 0, "values of the direct convolutions that differ from the calling thread alone");
+  assert.equal(report.fitWeights, 8, "the CNN's weight tensors");
+  assert.ok(report.fitHelperBlocks >= 10, `the helper ran ${report.fitHelperBlocks} blocks of the CNN's fit`);
+  assert.equal(report.fitDiffering, 0, "weights after 5 CNN steps that differ with the helper thread");
 });
 
 test("one thread: the single-threaded SIMD build", () => {
