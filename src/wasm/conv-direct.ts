@@ -26,23 +26,12 @@
  * from +0, one product added per step, bias after the whole sum, then max(·, 0)): bit for bit the
  * same results (test/wasm/conv.test.ts).
  */
-import { Func, moduleBytes, type } from "./emit";
+import { forLoop, Func, moduleBytes, type } from "./emit";
 import { poolFuncs } from "./pool";
 
 const { i32 } = type;
 
 type Epilogue = "none" | "bias" | "relu" | "bias_relu";
-
-/** A counted loop `for (v = from; v < limit; v += step)`; `limit` a local. */
-function forLoop(f: Func, v: number, from: () => void, limit: number, step: number, body: () => void): void {
-  from();
-  f.set(v);
-  f.block().loop();
-  f.get(v).get(limit).geS().brIf(1);
-  body();
-  f.get(v).i32(step).add().set(v).br(0);
-  f.end().end();
-}
 
 function forward(epilogue: Epilogue): Func {
   const f = new Func(`conv1_${epilogue}`, Array(14).fill(i32));

@@ -371,3 +371,14 @@ export function moduleBytes(funcs: Func[], sharedMemory: boolean): Uint8Array {
   ];
   return new Uint8Array(bytes);
 }
+
+/** A counted loop `for (v = from; v < limit; v += step)`; `limit` a local. */
+export function forLoop(f: Func, v: number, from: () => void, limit: number, step: number, body: () => void): void {
+  from();
+  f.set(v);
+  f.block().loop();
+  f.get(v).get(limit).geS().brIf(1);
+  body();
+  f.get(v).i32(step).add().set(v).br(0);
+  f.end().end();
+}

@@ -23,7 +23,7 @@
  *
  * Pointers are byte offsets into the backend's memory, sizes in elements (NHWC).
  */
-import { Func, type } from "./emit";
+import { forLoop, Func, type } from "./emit";
 
 const { i32, f32 } = type;
 
@@ -35,17 +35,6 @@ function i32load(f: Func): Func {
 function i32store(f: Func): Func {
   f.code.push(0x36, 0x02, 0x00);
   return f;
-}
-
-/** A counted loop `for (v = from; v < limit; v += step)`; `limit` a local. */
-function forLoop(f: Func, v: number, from: () => void, limit: number, step: number, body: () => void): void {
-  from();
-  f.set(v);
-  f.block().loop();
-  f.get(v).get(limit).geS().brIf(1);
-  body();
-  f.get(v).i32(step).add().set(v).br(0);
-  f.end().end();
 }
 
 function maxPool(): Func {
