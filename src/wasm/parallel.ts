@@ -98,12 +98,10 @@ function blockedKernels(kernels: GemmKernels, ep: number, packed: boolean) {
  * b's panels, which `pack` writes first for these columns (b is bᵀ [n, k] when `transB`).
  */
 export function blockedRange(
-  kernels: GemmKernels, ep: number, a: number, b: number, c: number, m: number, k: number, n: number,
+  kernels: GemmKernels, ep: number, a: number, b: number, c: number, k: number,
   lda: number, ldb: number, ldc: number, bias: number, packed: number, transB: boolean, pack: boolean,
   i0: number, rows: number, j0: number, cols: number,
 ): void {
-  void m;
-  void n;
   if (packed !== 0 && pack) {
     if (transB) kernels.packBt(b + 4 * j0 * ldb, packed + 4 * j0 * k, k, cols, ldb);
     else kernels.packB(b + 4 * j0, packed + 4 * j0 * k, k, cols, ldb);
@@ -128,16 +126,11 @@ export function blockedRange(
 }
 
 /**
- * Block `block` of the direct convolution in `ctrl`: images b0.. of the forward pass or the input
- * gradient (x, y or dy, dx moved on by b0 images), output channels j0.. of the filter gradient.
+ * Items first..first+items-1 of the direct kernel call `op` with arguments `a` (`ParallelGemm.direct`'s):
+ * images of the forward pass, the input gradient or 2×2 pooling (x, y or dy, dx moved on by
+ * `first` images), output channels of the filter gradient. All of them: the call on one thread.
  */
-function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: number): void {
-  const op = DIRECT_OPS[ctrl[DOP]];
-  const per = ctrl[DOP + 1];
-  const count = ctrl[DOP + 2];
-  const a = Array.from(ctrl.subarray(DOP + 3, DOP + 17));
-  const first = block * per;
-  const items = Math.min(per, count - first);
+function runDirect(kernels: DirectConvKernels, op: DirectOp, a: readonly number[], first: number, items: number): void {
   if (op === "pool2" || op === "pool2_grad") {
     const [p0, p1, p2, n, h, w, c, oh, ow] = a;
     kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](p0, p1, p2, n, h, w, c, oh, ow, first, first + items);
@@ -151,6 +144,13 @@ function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: num
     const [x, wt, y, bias, , hp, wp, oh, ow, kh, kw, sh, sw, o] = a;
     kernels.forward[op](x + 4 * first * hp * wp, wt, y + 4 * first * oh * ow * o, bias, items, hp, wp, oh, ow, kh, kw, sh, sw, o);
   }
+}
+
+/** Block `block` of the direct kernel call posted in `ctrl`. */
+function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: number): void {
+  const per = ctrl[DOP + 1];
+  const first = block * per;
+  runDirect(kernels, DIRECT_OPS[ctrl[DOP]], Array.from(ctrl.subarray(DOP + 3, DOP + 17)), first, Math.min(per, ctrl[DOP + 2] - first));
 }
 
 /** Runs block `block` of the product described in `ctrl` with `kernels` (`direct`: a direct convolution's). */
@@ -171,7 +171,7 @@ export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number, 
   const jb = (block - ib) / rowBlocks;
   const i0 = ib * height;
   const j0 = jb * width;
-  blockedRange(kernels, ep, a, b, c, m, k, n, lda, ldb, ldc, bias, packed, transB !== 0, packHere !== 0, i0, Math.min(height, m - i0), j0, Math.min(width, n - j0));
+  blockedRange(kernels, ep, a, b, c, k, lda, ldb, ldc, bias, packed, transB !== 0, packHere !== 0, i0, Math.min(height, m - i0), j0, Math.min(width, n - j0));
 }
 
 /** Claims the next block of product `gen`, or returns -1 when that product has none left. */
@@ -311,7 +311,7 @@ export class ParallelGemm {
     const blocks = rowBlocks * Math.ceil(n / width);
     if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;
-      if (blocked) blockedRange(this.kernels, epi, a, b, c, m, k, n, lda, ldb, ldc, bias, packed, transB, true, 0, m, 0, n);
+      if (blocked) blockedRange(this.kernels, epi, a, b, c, k, lda, ldb, ldc, bias, packed, transB, true, 0, m, 0, n);
       else this.kernels.gemm[ep](a, b, c, m, k, n, lda, ldb, ldc, bias);
       return;
     }
@@ -348,10 +348,7 @@ export class ParallelGemm {
     const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && (op !== "dw" || filterGradientOnHelpers) && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
     if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;
-      if (op === "pool2" || op === "pool2_grad") kernels[op === "pool2" ? "maxPool2" : "maxPool2Grad"](...(args.concat(0, count) as Parameters<DirectConvKernels["maxPool2"]>));
-      else if (op === "dw") kernels.filterGradient(...(args.concat(0, count) as Parameters<DirectConvKernels["filterGradient"]>));
-      else if (op === "dx") kernels.inputGradient(...(args as Parameters<DirectConvKernels["inputGradient"]>));
-      else kernels.forward[op](...(args as Parameters<DirectConvKernels["forward"]["none"]>));
+      runDirect(kernels, op, args, 0, count);
       return;
     }
     this.directKernels = kernels;
