@@ -42,11 +42,6 @@ const DEFAULT_MR = 4;
  * are no longer tfjs's bits). Node 20 needs `--experimental-wasm-relaxed-simd`.
  */
 const GEMM_FMA = process.env.TSDL_GEMM_FMA === "1";
-/**
- * Steps of k per loop iteration in the GEMM's inner loop (a power of 2). 1: unrolling by 4, with
- * immediate offsets for a and a packed b, measured 10–35% slower under V8 11.3 (Node 20).
- */
-const UNROLL = 1;
 
 export type Epilogue = "none" | "bias" | "relu" | "bias_relu";
 
@@ -143,24 +138,24 @@ function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed
       }
     } else zero();
     // One step of k: b's row segment, then each row's a value splat across lanes.
-    const step = (aOffset: number, bOffset: number) => {
+    const step = () => {
       if (nv === 0) {
-        f.get(pb).f32load(bOffset).set(bs);
+        f.get(pb).f32load().set(bs);
         for (let r = 0; r < mr; r++) {
           // a transposed: the tile's rows are consecutive floats from pa[0].
-          if (transA) f.get(pa[0]).f32load(aOffset + 4 * r);
-          else f.get(pa[r]).f32load(aOffset);
+          if (transA) f.get(pa[0]).f32load(4 * r);
+          else f.get(pa[r]).f32load();
           f.get(bs).f32mul().get(accS[r]).f32add().set(accS[r]);
         }
       } else {
-        for (let v = 0; v < nv; v++) f.get(pb).v128load(bOffset + 16 * v).set(bv[v]);
+        for (let v = 0; v < nv; v++) f.get(pb).v128load(16 * v).set(bv[v]);
         for (let r = 0; r < mr; r++) {
           // a transposed: four splat loads from pa[0] (one f32x4 load and four lane shuffles
           // measured 8–15% slower: shuffles take the FP pipes the products need).
           if (transA) {
-            f.get(pa[0]).v128load32splat(aOffset + 4 * r).set(av);
+            f.get(pa[0]).v128load32splat(4 * r).set(av);
           } else {
-            f.get(pa[r]).v128load32splat(aOffset).set(av);
+            f.get(pa[r]).v128load32splat().set(av);
           }
           for (let v = 0; v < nv; v++) {
             if (GEMM_FMA) f.get(av).get(bv[v]).get(acc[r][v]).f32x4relaxedMadd().set(acc[r][v]);
@@ -169,31 +164,16 @@ function gemm(epilogue: Epilogue, MR: number, transA = false, blocked?: { packed
         }
       }
     };
-    // k unrolled by UNROLL: a's row pointers move once per UNROLL steps (immediate offsets
-    // within), and a packed b's too (32 bytes a row); a b read in place moves each step.
-    const advanceA = (steps: number) => {
-      if (transA) f.get(pa[0]).get(lda4).add().set(pa[0]);
-      else for (let r = 0; r < mr; r++) f.get(pa[r]).i32(4 * steps).add().set(pa[r]);
-    };
-    f.get(K).i32(Math.log2(UNROLL)).shrU().tee(kk);
+    // Through k, one step an iteration: a's row pointers move on by a float (transposed a: by a
+    // row), b by a row (a packed b: 32 bytes). Unrolling k by 4, with immediate offsets for a
+    // and a packed b, measured 10–35% slower under V8 11.3 (Node 20).
+    f.get(K).tee(kk);
     f.if();
     f.loop();
-    for (let u = 0; u < UNROLL; u++) {
-      step(transA ? 0 : 4 * u, packed ? 32 * u : 0);
-      if (!packed) f.get(pb).get(ldb4).add().set(pb);
-      if (transA) advanceA(1);
-    }
-    if (packed) f.get(pb).i32(32 * UNROLL).add().set(pb);
-    if (!transA) advanceA(UNROLL);
-    f.get(kk).i32(1).sub().tee(kk).brIf(0);
-    f.end();
-    f.end();
-    f.get(K).i32(UNROLL - 1).and().tee(kk);
-    f.if();
-    f.loop();
-    step(0, 0);
+    step();
     f.get(pb).get(ldb4).add().set(pb);
-    advanceA(1);
+    if (transA) f.get(pa[0]).get(lda4).add().set(pa[0]);
+    else for (let r = 0; r < mr; r++) f.get(pa[r]).i32(4).add().set(pa[r]);
     f.get(kk).i32(1).sub().tee(kk).brIf(0);
     f.end();
     f.end();
