@@ -19,8 +19,10 @@
  * test/wasm/threads.test.ts).
  */
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import vm from "node:vm";
 import * as tf from "@tensorflow/tfjs";
 import { attachPoolSwitch, makePoolSwitch, poolSwitch } from "./threadpool";
 
@@ -32,6 +34,43 @@ export const MAX_WASM_THREADS = 8;
 /** The number of threads tsdl gives the wasm backend by default: one per CPU core. */
 export function defaultWasmThreads(): number {
   return Math.max(1, Math.min(MAX_WASM_THREADS, os.availableParallelism()));
+}
+
+/** The line of the threaded build's script that sizes Emscripten's pool of pthread workers. */
+const POOL_LINE = "var pthreadPoolSize=8;";
+
+/**
+ * The threaded build's Emscripten factory, with a pool of `workers` pthread workers instead of the
+ * 8 the build pre-creates. Each worker is a Node worker that boots, loads the script and
+ * instantiates the module, about 0.4 s of CPU at every start (a notebook kernel, a test process),
+ * and XNNPACK's pool of n threads uses n − 1 of them (the calling thread is the first). The pool
+ * must be made up front: the pool's creation waits for its threads, which a worker made on
+ * demand would start only after the wait. A script without that line (another tfjs build) is
+ * loaded as shipped.
+ */
+function threadedFactory(mainScript: string, workers: number): (config: object) => Promise<ThreadedModule> {
+  const cached = factories.get(workers);
+  if (cached) return cached;
+  const source = fs.readFileSync(mainScript, "utf8");
+  let factory: (config: object) => Promise<ThreadedModule>;
+  if (!source.includes(POOL_LINE)) {
+    factory = require(mainScript) as typeof factory;
+  } else {
+    // Compiled as CommonJS, as `require` would: the pthread workers load the file itself, by path
+    // (mainScriptUrlOrBlob), and never size a pool.
+    const wrapper = vm.compileFunction(source.replace(POOL_LINE, `var pthreadPoolSize=${workers};`), ["exports", "require", "module", "__filename", "__dirname"], { filename: mainScript });
+    const mod = { exports: {} as unknown };
+    wrapper.call(mod.exports, mod.exports, createRequire(mainScript), mod, mainScript, path.dirname(mainScript));
+    factory = mod.exports as typeof factory;
+  }
+  factories.set(workers, factory);
+  return factory;
+}
+const factories = new Map<number, (config: object) => Promise<ThreadedModule>>();
+
+/** The pthread workers Emscripten pre-creates for a backend of `threads` threads: one per thread besides the caller (at least one). */
+export function pthreadWorkersFor(threads: number): number {
+  return Math.max(1, threads - 1);
 }
 
 function wasmOutDir(): string {
@@ -106,7 +145,7 @@ export function threadedWasmFactory(threads: number, options: ThreadOptions = {}
   const mainScript = path.join(out, "tfjs-backend-wasm-threaded-simd.js");
   const wasmFile = path.join(out, "tfjs-backend-wasm-threaded-simd.wasm");
   const workerScript = path.join(__dirname, "pthread-worker.js");
-  const factory = require(mainScript) as (config: object) => Promise<ThreadedModule>;
+  const factory = threadedFactory(mainScript, pthreadWorkersFor(threads));
   return async () => {
     // Evaluated (and cached) by tfjs's own loader; backendInfo() reads it.
     await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");

@@ -17,6 +17,9 @@ async function main(): Promise<void> {
   // Handlers left behind by Emscripten (they rethrow every error, which would end a kernel).
   const handlers = process.listeners("uncaughtException").length + process.listeners("unhandledRejection").length;
   const line = info.toString().split("\n").find((l) => l.startsWith("wasm"));
+  // Emscripten's pthread workers: made at start, in use by XNNPACK's pool.
+  const pthreads = (tf.backend() as unknown as { wasm: { PThread?: { unusedWorkers: unknown[]; runningWorkers: unknown[] } } }).wasm.PThread;
+  const workers = pthreads ? { made: pthreads.unusedWorkers.length + pthreads.runningWorkers.length, running: pthreads.runningWorkers.length } : null;
   const pool = poolSwitch(tf.backend());
   let poolRuns = 0;
   if (pool) {
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
     }
   });
   console.log(JSON.stringify({
-    line, threads: pool?.threads ?? null, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
+    line, threads: pool?.threads ?? null, workers, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
     gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, denseHelperBlocks, denseDiffering, handlers,
     ...loaded, ...direct,
   }));

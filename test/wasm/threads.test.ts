@@ -27,6 +27,7 @@ interface Report {
   denseHelperBlocks: number;
   denseDiffering: number;
   handlers: number;
+  workers: { made: number; running: number } | null;
   loadedDiffering: number;
   loadedProducts: number;
   loadedHelperBlocks: number;
@@ -102,6 +103,30 @@ test("two threads: the direct convolutions and 2×2 max-pooling split with the h
   assert.equal(report.fitWeights, 8, "the CNN's weight tensors");
   assert.ok(report.fitHelperBlocks >= 10, `the helper ran ${report.fitHelperBlocks} blocks of the CNN's fit`);
   assert.equal(report.fitDiffering, 0, "weights after 5 CNN steps that differ with the helper thread");
+});
+
+test("two threads: Emscripten makes one pthread worker, not the build's 8, and XNNPACK's pool runs on it", () => {
+  assert.deepEqual(runChild("2").workers, { made: 1, running: 1 });
+});
+
+test("three threads: two pthread workers, both in XNNPACK's pool, and its products are right", () => {
+  // The pool's creation waits for its threads, so a pool short of workers would hang here.
+  const script = `
+    const tf = require("@tensorflow/tfjs");
+    require(${JSON.stringify(path.join(__dirname, "..", "..", "src", "backend.js"))}).initBackend().then(() => {
+      const p = tf.backend().wasm.PThread;
+      const a = tf.randomNormal([520, 520], 0, 1, "float32", 1);
+      const [got, want] = [tf.matMul(a, a).dataSync(), (() => { const v = a.dataSync(); const w = new Float64Array(520); for (let j = 0; j < 520; j++) for (let k = 0; k < 520; k++) w[j] += v[k] * v[k * 520 + j]; return w; })()];
+      let diff = 0;
+      for (let j = 0; j < 520; j++) diff = Math.max(diff, Math.abs(got[j] - want[j]));
+      console.log(JSON.stringify({ made: p.unusedWorkers.length + p.runningWorkers.length, running: p.runningWorkers.length, diff }));
+    });`;
+  const r = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, TSDL_BACKEND: "wasm", TSDL_WASM_THREADS: "3" }, encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.signal, null, `the 3-thread child did not finish within 60 s (killed by ${r.signal}); stderr: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim().split("\n").pop()!) as { made: number; running: number; diff: number };
+  assert.deepEqual({ made: got.made, running: got.running }, { made: 2, running: 2 });
+  assert.ok(got.diff < 1e-3, `the first row of a 520×520 product on 3 threads differs from a JS reference by ${got.diff}`);
 });
 
 test("one thread: the single-threaded SIMD build", () => {
