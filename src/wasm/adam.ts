@@ -27,7 +27,7 @@
  * operations, and uploaded instead of being four scalar kernels with four scalar uploads.
  */
 import * as tf from "@tensorflow/tfjs";
-import { gemmFor } from "./gemm";
+import { parallelGemmFor } from "./parallel";
 
 /** The fused update's kernel name. */
 export const ADAM_KERNEL = "TsdlAdamUpdate";
@@ -66,11 +66,12 @@ const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const outs = inPlace ? [value, m, v] : [b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32")];
   const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
   const count = value.shape.reduce((p, d) => p * d, 1);
-  gemmFor(b).adam(
+  // Split with the GEMM's helper threads when large (parallel.ts): the same bits.
+  parallelGemmFor(b as never).adam([
     at(value), at(m), at(v), at(gradient), at(outs[0]), at(outs[1]), at(outs[2]), count,
     at(oneMinusAccBeta1), at(oneMinusAccBeta2),
     beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate,
-  );
+  ]);
   if (!inPlace) return outs;
   for (const t of outs) renew(b, t, count);
   return [];

@@ -26,7 +26,9 @@
  *   then the product: epilogue, a, b, c, m, k, n, lda, ldb, ldc, bias, blocks, block width,
  *   packed panels (0: b read in place), row blocks (0: unblocked kernels, column blocks only),
  *   block height, b given as bᵀ, whether each block packs its own panels.
- *   KIND    0: a GEMM; 1: a direct convolution or 2×2 max-pooling (conv-direct.ts, pool.ts), then
+ *   KIND    0: a GEMM; 2: Adam's update (adam.ts) in blocks of elements, its 10 pointer and count
+ *   arguments from DOP + 3 and its 6 float32 hyper-parameters from ADAM_FLOATS;
+ *   1: a direct convolution or 2×2 max-pooling (conv-direct.ts, pool.ts), then
  *   its op (DIRECT_OPS), the images or output channels per block, how many of them, the kernel's
  *   own arguments (9 to 14), and at DOP + 17 whether helpers leave the last block to the caller.
  *
@@ -51,6 +53,8 @@ const SLEEPING = 4;
 const P = 5; // first product slot
 const KIND = P + 18;
 const DOP = P + 19; // a direct convolution's op, then per block, count, arguments
+/** Adam's float32 hyper-parameters (KIND 2), past the direct kernels' slots. */
+const ADAM_FLOATS = 48;
 
 /** The direct kernels helpers run: the forward convolution by epilogue, its filter and input gradients, 2×2 max-pooling and its gradient. */
 export const DIRECT_OPS = ["none", "bias", "relu", "bias_relu", "dw", "dx", "pool2", "pool2_grad"] as const;
@@ -153,8 +157,24 @@ function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: num
   runDirect(kernels, DIRECT_OPS[ctrl[DOP]], Array.from(ctrl.subarray(DOP + 3, DOP + 17)), first, Math.min(per, ctrl[DOP + 2] - first));
 }
 
+/**
+ * Elements first..first+items-1 of Adam's update `a` (value, m, v, gradient, the three outputs,
+ * count, the two 1 − βᵗ pointers; `f` its float32 hyper-parameters): each element is computed
+ * on its own, so any split gives the same bits.
+ */
+function runAdam(kernels: GemmKernels, a: ArrayLike<number>, f: ArrayLike<number>, first: number, items: number): void {
+  const at = (i: number) => a[i] + 4 * first;
+  kernels.adam(at(0), at(1), at(2), at(3), at(4), at(5), at(6), items, a[8], a[9], f[0], f[1], f[2], f[3], f[4], f[5]);
+}
+
 /** Runs block `block` of the product described in `ctrl` with `kernels` (`direct`: a direct convolution's). */
 export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number, direct?: () => DirectConvKernels): void {
+  if (ctrl[KIND] === 2) {
+    const per = ctrl[DOP + 1];
+    const first = block * per;
+    runAdam(kernels, ctrl.subarray(DOP + 3, DOP + 13), new Float32Array(ctrl.buffer, ADAM_FLOATS * 4, 6), first, Math.min(per, ctrl[DOP + 2] - first));
+    return;
+  }
   if (ctrl[KIND] === 1) {
     if (!direct) throw new Error("tsdl parallel: a direct convolution was posted to a runner without its kernels");
     runDirectBlock(direct(), ctrl, block);
@@ -232,6 +252,16 @@ export function setDirectOnHelpers(on: boolean): void {
 
 /** Products smaller than this (2·M·K·N) run on the calling thread alone. */
 export const PARALLEL_MIN_FLOPS = 2 ** 21;
+/**
+ * Adam's updates of fewer elements run on the calling thread alone: the MLP's 784×256 and
+ * 256×128 kernels and the CNN's 800×128 one are split, the biases are not.
+ */
+export const ADAM_PARALLEL_MIN = 2 ** 14;
+let adamOnHelpers = true;
+/** Bench switch: false, Adam's update runs on the calling thread alone (as before it was split). */
+export function setAdamOnHelpers(on: boolean): void {
+  adamOnHelpers = on;
+}
 
 /** Runs products with helper threads. */
 export class ParallelGemm {
@@ -359,6 +389,32 @@ export class ParallelGemm {
     ctrl[KIND] = 1;
     ctrl.set([DIRECT_OPS.indexOf(op), per, count, ...args], DOP);
     ctrl[DOP + 17] = this.callerClaims && leaveLast ? 1 : 0;
+    this.post(gen, blocks, start);
+  }
+
+  /**
+   * Adam's update (gemm.ts `adam`; arguments as there: 10 pointers and counts, then 6 float32
+   * hyper-parameters) with the helpers, in blocks of elements, 4 per thread; on the calling
+   * thread alone, as one call, when it is small or there are no helpers. The update is a pass
+   * over 7 arrays of the weight's size: memory-bound, with a division and a square root per element.
+   */
+  adam(args: readonly number[]): void {
+    const count = args[7];
+    const parallel = count >= ADAM_PARALLEL_MIN && adamOnHelpers && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
+    if (!parallel) {
+      if (this.alone > 0) this.alone--;
+      runAdam(this.kernels, args.slice(0, 10), args.slice(10), 0, count);
+      return;
+    }
+    const per = 4 * Math.ceil(count / (4 * 4 * this.threads));
+    const blocks = Math.ceil(count / per);
+    const start = performance.now();
+    const gen = ++this.gen;
+    const ctrl = this.ctrl;
+    ctrl[P + 11] = blocks;
+    ctrl[KIND] = 2;
+    ctrl.set([0, per, count, ...args.slice(0, 10)], DOP);
+    new Float32Array(ctrl.buffer, ADAM_FLOATS * 4, 6).set(args.slice(10, 16));
     this.post(gen, blocks, start);
   }
 

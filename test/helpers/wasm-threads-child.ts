@@ -101,6 +101,7 @@ async function main(): Promise<void> {
   const convHelperBlocks = runner.helperBlocks - blocksBefore;
   const onWasmDirect = convAll();
   const direct = await directOnHelper(runner);
+  const adam = await adamOnHelper(runner);
   // The article MLP's first layer in training (dropout, fused dense ReLU and their gradients,
   // dropout.ts and dense.ts) with every GEMM block on the helper, against tfjs's own dropout and
   // unfused dense layer: the same bits expected.
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, workers, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
     gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, denseHelperBlocks, denseDiffering, handlers,
-    ...loaded, ...direct,
+    ...loaded, ...direct, ...adam,
   }));
 }
 
@@ -227,6 +228,39 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
   tf.dispose([xs, ys]);
   setFilterGradientOnHelpers(false);
   return { directHelperBlocks, directDiffering, directValues: alone.reduce((p, v) => p + v.length, 0), fitDiffering: differing(fitAlone, fitHelped), fitHelperBlocks, fitWeights: fitAlone.length };
+}
+
+/**
+ * Adam's fused update (adam.ts) split with the helper thread (parallel.ts): three steps on an odd
+ * number of weights, on the calling thread alone, with every block on the helper, and shared.
+ * The weights and both moments must keep their bits.
+ */
+async function adamOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
+  const n = 100_003;
+  const run = async () => {
+    const w = tf.variable(tf.randomNormal([n], 0, 1, "float32", 30));
+    const opt = tf.train.adam(0.01);
+    for (let step = 0; step < 3; step++) {
+      const g = tf.randomNormal([n], 0, 1, "float32", 31 + step);
+      opt.applyGradients([{ name: w.name, tensor: g }]);
+      g.dispose();
+    }
+    const state = (await opt.getWeights()).slice(1).map((s) => bitsOf(s.tensor)); // m and v (the first is the step count)
+    const out = [bitsOf(w), ...state];
+    opt.dispose();
+    w.dispose();
+    return out;
+  };
+  runner.useHelpers = false;
+  const alone = await run();
+  runner.useHelpers = true;
+  const blocks0 = runner.helperBlocks;
+  runner.callerClaims = false;
+  const onHelper = await run();
+  runner.callerClaims = true;
+  const adamHelperBlocks = runner.helperBlocks - blocks0;
+  const shared = await run();
+  return { adamArrays: alone.length, adamDiffering: differing(alone, onHelper) + differing(alone, shared), adamHelperBlocks };
 }
 
 /**

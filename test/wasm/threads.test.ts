@@ -28,6 +28,9 @@ interface Report {
   denseDiffering: number;
   handlers: number;
   workers: { made: number; running: number } | null;
+  adamArrays: number;
+  adamDiffering: number;
+  adamHelperBlocks: number;
   loadedDiffering: number;
   loadedProducts: number;
   loadedHelperBlocks: number;
@@ -103,6 +106,13 @@ test("two threads: the direct convolutions and 2×2 max-pooling split with the h
   assert.equal(report.fitWeights, 8, "the CNN's weight tensors");
   assert.ok(report.fitHelperBlocks >= 10, `the helper ran ${report.fitHelperBlocks} blocks of the CNN's fit`);
   assert.equal(report.fitDiffering, 0, "weights after 5 CNN steps that differ with the helper thread");
+});
+
+test("two threads: Adam's update split with the helper keeps the single-threaded bits of the weights and both moments", () => {
+  const report = runChild("2");
+  assert.equal(report.adamArrays, 3, "the weights, m and v");
+  assert.ok(report.adamHelperBlocks >= 3 * 8, `the helper ran ${report.adamHelperBlocks} blocks of 3 updates (8 blocks each)`);
+  assert.equal(report.adamDiffering, 0, "values of the weights or moments that differ from the calling thread alone");
 });
 
 test("two threads: Emscripten makes one pthread worker, not the build's 8, and XNNPACK's pool runs on it", () => {
