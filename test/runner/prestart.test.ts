@@ -1,6 +1,6 @@
 /**
  * `tsdl start` / `tsdl run` with several notebooks start each notebook's kernel while the one
- * before runs (once that one's kernel is ready), so start-up overlaps the previous notebook's
+ * before runs (once that one's kernel is ready; the second beside the first), so start-up overlaps the previous notebook's
  * cells; every notebook still gets a fresh kernel of its own, and a kernel started for a notebook
  * that never runs is shut down.
  */
@@ -63,6 +63,9 @@ test("the next notebook's kernel starts while the one before runs; each notebook
   const b = printed(path.join(reports, "b-next.ipynb"));
   assert.notEqual(a.pid, b.pid, "a fresh kernel per notebook");
   assert.ok(b.started < a.ended, `b's kernel started ${((a.ended - b.started) / 1000).toFixed(1)} s before a's ${SLEEP_MS / 1000}-s cell ended; expected it started during that cell`);
+  // a is the first notebook, which starts its own kernel: b's starts beside it, not once a's is ready.
+  const aReady = a.ended - SLEEP_MS;
+  assert.ok(b.started < a.started + (aReady - a.started) / 2, `b's kernel started ${((b.started - a.started) / 1000).toFixed(1)} s after a's, which was ready ${((aReady - a.started) / 1000).toFixed(1)} s after its start; expected b's to start with a's`);
   assert.deepEqual(childKernels(), [], "the kernel started for c-broken was shut down");
 });
 
