@@ -66,11 +66,33 @@ function extent(values: ArrayLike<number>): [number, number] {
   return [min, max];
 }
 
-function stats(values: number[]): { n: number; min: number; max: number; mean: number; std: number } {
-  const finite = values.filter(Number.isFinite);
+/**
+ * The finite values, as numbers, in one typed array: a histogram of the pixels of 2,000 MNIST
+ * images (1.6 M values) took 1.7 s through `Array.from(values, Number)` copies and `filter`.
+ */
+function finiteValues(values: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (Number.isFinite(v)) out[n++] = v;
+  }
+  return out.subarray(0, n);
+}
+
+function stats(values: ArrayLike<number>): { n: number; min: number; max: number; mean: number; std: number } {
+  return finiteStats(finiteValues(values));
+}
+
+function finiteStats(finite: Float64Array): { n: number; min: number; max: number; mean: number; std: number } {
   const n = finite.length;
-  const mean = n ? finite.reduce((s, v) => s + v, 0) / n : NaN;
-  const std = n ? Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / n) : NaN;
+  // Sums in order, as a reduce from 0 would: the same digits.
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += finite[i];
+  const mean = n ? sum / n : NaN;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (finite[i] - mean) ** 2;
+  const std = n ? Math.sqrt(squares / n) : NaN;
   const [min, max] = extent(finite);
   return { n, min, max, mean, std };
 }
@@ -181,14 +203,18 @@ export function heatmap(
 /** Bin edges and counts for a histogram. */
 export function bin(values: ArrayLike<number>, bins = 30, range?: [number, number]): { edges: number[]; counts: number[] } {
   if (!(Number.isInteger(bins) && bins > 0)) throw new Error(`plot.histogram: bins must be a positive integer, found ${bins}`);
-  const v = arr(values).filter(Number.isFinite);
+  return finiteBins(finiteValues(values), bins, range);
+}
+
+function finiteBins(v: Float64Array, bins: number, range?: [number, number]): { edges: number[]; counts: number[] } {
   const [vmin, vmax] = extent(v);
   const lo = range?.[0] ?? (v.length ? vmin : 0);
   let hi = range?.[1] ?? (v.length ? vmax : 1);
   if (hi === lo) hi = lo + 1;
   const width = (hi - lo) / bins;
   const counts = new Array<number>(bins).fill(0);
-  for (const x of v) {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
     if (x < lo || x > hi) continue;
     counts[Math.min(bins - 1, Math.floor((x - lo) / width))]++;
   }
@@ -207,12 +233,15 @@ export function histogram(
     typeof (values as ArrayLike<number>).length === "number" && !isRecordOfArrays(values)
       ? [["values", values as ArrayLike<number>]]
       : Object.entries(values as Record<string, ArrayLike<number>>);
-  const all = sets.flatMap(([, v]) => arr(v)).filter(Number.isFinite);
-  const range = options.range ?? extent(all);
+  const finite = sets.map(([, v]) => finiteValues(v));
+  const range = options.range ?? finite.map((v) => extent(v)).reduce<[number, number]>((r, e) => [Math.min(r[0], e[0]), Math.max(r[1], e[1])], [Infinity, -Infinity]);
   const data: Trace[] = [];
   const lines: string[] = [];
-  for (const [name, v] of sets) {
-    const { edges, counts } = bin(v, options.bins ?? 30, range);
+  for (const [k, [name]] of sets.entries()) {
+    const v = finite[k];
+    const bins = options.bins ?? 30;
+    if (!(Number.isInteger(bins) && bins > 0)) throw new Error(`plot.histogram: bins must be a positive integer, found ${bins}`);
+    const { edges, counts } = finiteBins(v, bins, range);
     const w = edges[1] - edges[0];
     data.push({
       type: "bar",
@@ -222,7 +251,7 @@ export function histogram(
       width: w,
       opacity: sets.length > 1 ? 0.6 : 1,
     });
-    const st = stats(arr(v));
+    const st = finiteStats(v);
     lines.push(`${name}: n=${st.n}, mean ${fmt(st.mean)}, std ${fmt(st.std)}, min ${fmt(st.min)}, max ${fmt(st.max)}`);
   }
   const layout = baseLayout({ yLabel: "count", ...options });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PNG } from "pngjs";
+import { fmt } from "../../src/plot/builders";
 import * as plot from "../../src/plot";
 import { toBundle } from "../../src/display";
 import { colorAt } from "../../src/plot/svg";
@@ -71,6 +72,20 @@ test("histogram takes the pixels of many images (more values than a call has roo
   assert.equal(counts.reduce((a, b) => a + b, 0), values.length);
   assert.deepEqual([edges[0], edges[16]], [0, 255]);
   assert.match(fig.toText(), /pixels: n=235200, mean 127\.\d+, std [\d.]+, min 0, max 255/);
+});
+
+test("histogram leaves out values that are not finite, bins every set over their common range, and states each set's moments", () => {
+  const a = [3, NaN, -2, Infinity, 7.5, 1, -Infinity, 4];
+  const b = new Float32Array([0.5, 10, NaN, 2]);
+  const fig = plot.histogram({ a, b }, { bins: 4 });
+  // Range: the finite values of both sets, -2 to 10, in 4 bins of 3.
+  assert.deepEqual(fig.data.map((t) => t.y), [[1, 2, 1, 1], [1, 1, 0, 1]]);
+  assert.deepEqual(fig.data[0].x, [-0.5, 2.5, 5.5, 8.5]);
+  const finite = a.filter(Number.isFinite);
+  const mean = finite.reduce((s, v) => s + v, 0) / finite.length;
+  const std = Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / finite.length);
+  assert.match(fig.toText(), new RegExp(`a: n=5, mean ${fmt(mean)}, std ${fmt(std)}, min -2, max 7\\.5`));
+  assert.match(fig.toText(), /b: n=3, mean 4\.167, std [\d.]+, min 0\.5, max 10/);
 });
 
 test("subplots put each figure on its own axes and keep one colour per series name", () => {
