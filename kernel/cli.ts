@@ -200,6 +200,7 @@ async function kernelCommand(argv: string[]): Promise<void> {
         const found = snapshot.findSnapshot();
         const log = (line: string) => process.stderr.write(`tsdl kernel: ${line}\n`);
         if ("blob" in found) {
+          snapshot.touchSnapshot(found.key);
           await snapshot.launchFromSnapshot(found.blob, ["kernel", ...argv], log);
           notUsed = "the kernel could not start from it";
         } else notUsed = found.reason;

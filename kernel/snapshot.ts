@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
 import Module from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -138,6 +138,57 @@ export function findSnapshot(dir = cacheDir()): { blob: string; key: string } | 
   return { blob: f.blob, key };
 }
 
+/**
+ * Blobs kept in the cache folder: the newest by last use (each start from a blob touches it).
+ * Every tsdl or Node upgrade, and every rebuild of a checkout's dist/, has a new key and so a new
+ * 60 MiB blob; without pruning they piled up (half a GiB in a day of development here). A few
+ * are kept because checkouts and Node versions may share the folder and take turns.
+ */
+export const SNAPSHOTS_KEPT = 3;
+
+/** Marks the blob of `key` as just used, for `pruneSnapshots`; never throws. */
+export function touchSnapshot(key: string, dir = cacheDir()): void {
+  try {
+    const now = new Date();
+    utimesSync(snapshotFiles(key, dir).manifest, now, now);
+  } catch {
+    // a read-only cache folder: pruning then goes by build time
+  }
+}
+
+/**
+ * Removes all but the `keep` most recently used blobs (by their manifests' mtimes) with their
+ * manifests and logs; `key`'s own is always kept, and so is any whose build is running (its lock).
+ * Returns the keys removed.
+ */
+export function pruneSnapshots(key: string, dir = cacheDir(), keep = SNAPSHOTS_KEPT): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const keys = [...new Set(names.flatMap((n) => /^snapshot-([0-9a-f]+)\.(blob|json|log)$/.exec(n)?.[1] ?? []))];
+  const lastUse = (k: string) => {
+    const f = snapshotFiles(k, dir);
+    for (const file of [f.manifest, f.blob, f.log]) {
+      try {
+        return statSync(file).mtimeMs;
+      } catch {
+        // try the next
+      }
+    }
+    return 0;
+  };
+  const others = keys.filter((k) => k !== key && !existsSync(snapshotFiles(k, dir).lock)).sort((a, b) => lastUse(b) - lastUse(a));
+  const removed = others.slice(Math.max(0, keep - 1));
+  for (const k of removed) {
+    const f = snapshotFiles(k, dir);
+    for (const file of [f.blob, f.manifest, f.log]) rmSync(file, { force: true });
+  }
+  return removed;
+}
+
 /** Append a line to a build log; never throws. */
 function logTo(file: string, line: string): void {
   try {
@@ -244,6 +295,8 @@ export async function buildJob(inputFile: string, dir: string): Promise<number> 
     writeFileSync(mtmp, JSON.stringify(manifest));
     renameSync(mtmp, f.manifest);
     logTo(f.log, `wrote ${f.blob} (${(manifest.blobSize / 2 ** 20).toFixed(1)} MiB, ${files.length} files) in ${manifest.buildMs} ms`);
+    const pruned = pruneSnapshots(input.key, dir);
+    if (pruned.length) logTo(f.log, `removed ${pruned.length} older blob${pruned.length === 1 ? "" : "s"} (${SNAPSHOTS_KEPT} kept): ${pruned.join(", ")}`);
     return 0;
   } catch (err) {
     logTo(f.log, `build failed: ${(err as Error).message}`);

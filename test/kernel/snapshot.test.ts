@@ -10,7 +10,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { adoptSnapshot, findSnapshot, snapshotOff, snapshotFiles, snapshotKey, snapshotUse, type SnapshotManifest, type SnapshotState } from "../../kernel/snapshot";
+import { adoptSnapshot, findSnapshot, pruneSnapshots, snapshotOff, snapshotFiles, snapshotKey, snapshotUse, touchSnapshot, type SnapshotManifest, type SnapshotState } from "../../kernel/snapshot";
 import { startTestKernel, waitForKernelLog, type TestKernel } from "../helpers/kernel";
 import { isAlive, liveChildren, waitGone } from "../helpers/processes";
 import { tempDir } from "../helpers/tmpdir";
@@ -203,6 +203,30 @@ blobTest("the child exits when the launcher is killed with SIGKILL", async () =>
   } finally {
     await k.stop();
   }
+});
+
+test("old blobs are pruned to the most recently used few: the one just built and any being built stay, other files are left alone", () => {
+  const dir = tempDir("tsdl-snapshot-prune-");
+  const keys = ["a0", "b1", "c2", "d3", "e4", "f5"];
+  keys.forEach((k, i) => {
+    const f = snapshotFiles(k, dir);
+    for (const file of [f.blob, f.manifest, f.log]) {
+      writeFileSync(file, k);
+      const t = new Date(Date.UTC(2026, 0, 1 + i)); // a0 oldest, f5 newest
+      utimesSync(file, t, t);
+    }
+  });
+  writeFileSync(snapshotFiles("b1", dir).lock, "123 0"); // b1's build is running
+  writeFileSync(path.join(dir, "v8-typescript-x.cache"), "other");
+  touchSnapshot("c2", dir); // c2 was just started from: now the newest
+  // Just built: a0 (the oldest by mtime). Kept with it: the 2 most recently used others, c2 and f5.
+  assert.deepEqual(pruneSnapshots("a0", dir, 3).sort(), ["d3", "e4"]);
+  const left = readdirSync(dir).sort();
+  assert.deepEqual(left, [
+    "snapshot-a0.blob", "snapshot-a0.json", "snapshot-a0.log", "snapshot-b1.blob", "snapshot-b1.json", "snapshot-b1.lock", "snapshot-b1.log",
+    "snapshot-c2.blob", "snapshot-c2.json", "snapshot-c2.log", "snapshot-f5.blob", "snapshot-f5.json", "snapshot-f5.log", "v8-typescript-x.cache",
+  ]);
+  assert.deepEqual(pruneSnapshots("a0", dir, 3), [], "nothing more to remove");
 });
 
 test("the source-file hook hands out a SourceFile only while its file's size, mtime and parse options are unchanged", () => {
