@@ -56,7 +56,8 @@ export function outputUnits(model: tf.LayersModel): number {
 /** Targets as the losses want them: one-hot rows for int labels, [n, 1] floats for binary. */
 function targets(y: tf.Tensor, units: number): tf.Tensor {
   if (units === 1) return y.reshape([-1, 1]).toFloat();
-  if (y.rank === 1) return tf.oneHot(y.toInt(), units).toFloat();
+  // (int32 labels as they are: a Cast to int32 would copy them through a kernel, every step.)
+  if (y.rank === 1) return tf.oneHot(y.dtype === "int32" ? y : y.toInt(), units).toFloat();
   return y.toFloat();
 }
 
