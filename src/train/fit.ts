@@ -269,6 +269,14 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
     const ck = typeof options.checkpoint === "string" ? { dir: options.checkpoint } : options.checkpoint;
     const ckWatch = ck?.saveBestOnly ? new Watch(resolveMonitor(ck.monitor, val !== undefined, "checkpoint")) : undefined;
 
+    // Integer labels as one-hot rows once, not per step: a batch then gathers its rows of them,
+    // and the loss gets them as they are (tfjs's OneHot and Cast were 2 of the step's ~30
+    // kernels, recorded on the tape). Only while that stays small beside the images.
+    if (task.units > 1 && y.rank === 1 && y.size * task.units <= Math.max(x.size, 1 << 20)) {
+      const oneHot = tf.tidy(() => task.targets(y));
+      toDispose.push(oneHot);
+      y = oneHot;
+    }
     optimizer = isOptimizer(options.optimizer) ? options.optimizer : makeOptimizer(optName as OptimizerName, learningRate, options.momentum);
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const n = x.shape[0];

@@ -25,6 +25,8 @@ export interface Task {
   lossName: string;
   /** Mean loss of a batch; `y` as given by the user (int labels, one-hot rows, or 0/1 values). */
   loss(y: tf.Tensor, out: tf.Tensor): tf.Scalar;
+  /** `y` as the loss takes it (one-hot float rows for int labels, [n, 1] floats for binary); `loss` gives the same for these as for `y`. */
+  targets(y: tf.Tensor): tf.Tensor;
   /** Number of correct predictions in a batch, as a float scalar. */
   correct(y: tf.Tensor, out: tf.Tensor): tf.Scalar;
   /**
@@ -58,7 +60,8 @@ function targets(y: tf.Tensor, units: number): tf.Tensor {
   if (units === 1) return y.reshape([-1, 1]).toFloat();
   // (int32 labels as they are: a Cast to int32 would copy them through a kernel, every step.)
   if (y.rank === 1) return tf.oneHot(y.dtype === "int32" ? y : y.toInt(), units).toFloat();
-  return y.toFloat();
+  // (float32 rows as they are: a Cast would copy them.)
+  return y.dtype === "float32" ? y : y.toFloat();
 }
 
 function labelsOf(y: tf.Tensor, units: number): tf.Tensor {
@@ -150,6 +153,7 @@ export function taskFor(model: tf.LayersModel, loss: LossOption = "auto"): Task 
     probabilities,
     lossName: name,
     loss: (y, out) => lossFn(targets(y, units), out),
+    targets: (y) => targets(y, units),
     correct: (y, out) => tf.sum(tf.equal(classes(out), labelsOf(y, units)).toFloat()) as tf.Scalar,
     countCorrect: (y, out) => countCorrectOf(y, out, units, probabilities),
     classes,
