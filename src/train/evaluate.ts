@@ -128,7 +128,7 @@ export function evaluateTensors(model: tf.LayersModel, x: tf.Tensor, y: tf.Tenso
       const xb = x.slice(start, size);
       const yb = y.slice(start, size);
       const out = predictBatch(model, xb);
-      return [task.loss(yb, out).mul(size).dataSync()[0], task.correct(yb, out).dataSync()[0]];
+      return [task.loss(yb, out).mul(size).dataSync()[0], task.countCorrect(yb, out)];
     });
     lossSum += l;
     correct += c;

@@ -25,8 +25,16 @@ export interface Task {
   lossName: string;
   /** Mean loss of a batch; `y` as given by the user (int labels, one-hot rows, or 0/1 values). */
   loss(y: tf.Tensor, out: tf.Tensor): tf.Scalar;
+  /** `y` as the loss takes it (one-hot float rows for int labels, [n, 1] floats for binary); `loss` gives the same for these as for `y`. */
+  targets(y: tf.Tensor): tf.Tensor;
   /** Number of correct predictions in a batch, as a float scalar. */
   correct(y: tf.Tensor, out: tf.Tensor): tf.Scalar;
+  /**
+   * The same count as `correct`, worked out in JavaScript from the two tensors' values (`out` is
+   * a few numbers per row): what `fit` and `evaluate` read each batch, in place of `correct`'s
+   * ArgMax, Casts, Equal and Sum and their read-back.
+   */
+  countCorrect(y: tf.Tensor, out: tf.Tensor): number;
   /** Predicted classes of a batch (int32, one per row). */
   classes(out: tf.Tensor): tf.Tensor1D;
 }
@@ -50,13 +58,54 @@ export function outputUnits(model: tf.LayersModel): number {
 /** Targets as the losses want them: one-hot rows for int labels, [n, 1] floats for binary. */
 function targets(y: tf.Tensor, units: number): tf.Tensor {
   if (units === 1) return y.reshape([-1, 1]).toFloat();
-  if (y.rank === 1) return tf.oneHot(y.toInt(), units).toFloat();
-  return y.toFloat();
+  // (int32 labels as they are: a Cast to int32 would copy them through a kernel, every step.)
+  if (y.rank === 1) return tf.oneHot(y.dtype === "int32" ? y : y.toInt(), units).toFloat();
+  // (float32 rows as they are: a Cast would copy them.)
+  return y.dtype === "float32" ? y : y.toFloat();
 }
 
 function labelsOf(y: tf.Tensor, units: number): tf.Tensor {
   if (units === 1) return tf.greaterEqual(y.reshape([-1]).toFloat(), 0.5).toInt();
   return y.rank === 1 ? y.toInt() : tf.argMax(y, 1).toInt();
+}
+
+/**
+ * The index of row `r`'s largest value, the first where several tie, as tfjs's ArgMax (`cpu`
+ * and `wasm`) finds it: a running maximum replaced only by a larger value, so that a NaN is never
+ * picked after the first value, and a NaN first value stays.
+ */
+function argMaxRow(v: ArrayLike<number>, r: number, units: number): number {
+  const from = r * units;
+  let best = v[from];
+  let at = 0;
+  for (let j = 1; j < units; j++) {
+    const value = v[from + j];
+    if (value > best) {
+      best = value;
+      at = j;
+    }
+  }
+  return at;
+}
+
+/** `task.countCorrect`: `correct`'s count from the values of `y` and `out`. */
+function countCorrectOf(y: tf.Tensor, out: tf.Tensor, units: number, probabilities: boolean): number {
+  const o = out.dataSync() as ArrayLike<number>;
+  const t = y.dataSync() as ArrayLike<number>;
+  const rows = out.shape[0];
+  let correct = 0;
+  if (units === 1) {
+    const threshold = probabilities ? 0.5 : 0;
+    for (let r = 0; r < rows; r++) if ((o[r] >= threshold) === (t[r] >= 0.5)) correct++;
+    return correct;
+  }
+  // Integer labels (truncated, as toInt casts) or one-hot rows (their ArgMax).
+  const oneHot = y.rank !== 1;
+  for (let r = 0; r < rows; r++) {
+    const label = oneHot ? argMaxRow(t, r, units) : Math.trunc(t[r]);
+    if (argMaxRow(o, r, units) === label) correct++;
+  }
+  return correct;
 }
 
 /** How `model`'s outputs are scored for `loss` ("auto" picks from the output layer). Introduced in notebook 05. */
@@ -104,7 +153,9 @@ export function taskFor(model: tf.LayersModel, loss: LossOption = "auto"): Task 
     probabilities,
     lossName: name,
     loss: (y, out) => lossFn(targets(y, units), out),
+    targets: (y) => targets(y, units),
     correct: (y, out) => tf.sum(tf.equal(classes(out), labelsOf(y, units)).toFloat()) as tf.Scalar,
+    countCorrect: (y, out) => countCorrectOf(y, out, units, probabilities),
     classes,
   };
 }

@@ -10,13 +10,15 @@
  * does, for relu and linear (2-D float32 operands, no transposes, a bias row of n values, the
  * product on tsdl's GEMM): one `TsdlDense` forward (tsdl's `_FusedMatMul`: its GEMM with the
  * bias(+relu) epilogue, which adds the bias after the whole sum, as the separate Add does) and,
- * backward, `TsdlReluGrad` (dropout.ts) on the output for relu, the Sum over the batch for the
- * bias, and the products tfjs's BatchMatMul gradient runs, for the inputs that need one: the
- * same bits as tfjs's paths (test/wasm/dense.test.ts). Everything else, and every other
+ * backward, for relu one `TsdlReluBiasGrad` (conv.ts: ReLU's mask and the bias gradient, the Sum
+ * over the batch, in one pass, as the fused convolution does; it replaced a `TsdlReluGrad` and a
+ * `Sum`, two of the MLP step's ~40 kernels), for linear the Sum, and the products tfjs's
+ * BatchMatMul gradient runs, for the inputs that need one: the same bits as tfjs's paths
+ * (test/wasm/dense.test.ts). Everything else, and every other
  * backend, calls tfjs's own `fused.matMul`.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRAD_KERNEL } from "./dropout";
+import { RELU_BIAS_GRAD_KERNEL } from "./conv";
 import { productOnTsdlGemm } from "./matmul";
 import { tfjsCore } from "./tfjs-core";
 
@@ -53,8 +55,11 @@ const denseGradient: tf.GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [a, b, y] = saved;
     const relu = (attrs as unknown as { activation: string }).activation === "relu";
-    const dz = relu ? (tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x: y }) as tf.Tensor) : (dy as tf.Tensor);
-    return { a: () => tf.matMul(dz, b, false, true), b: () => tf.matMul(a, dz, true, false), bias: () => tf.sum(dz, 0) };
+    // dz = dy·step(y) and db = Σ over the batch of dz, rows in order: the Sum kernel's order.
+    const [dz, db] = relu
+      ? (tf.engine().runKernel(RELU_BIAS_GRAD_KERNEL, { dy: dy as tf.Tensor, y }) as tf.Tensor[])
+      : [dy as tf.Tensor, undefined];
+    return { a: () => tf.matMul(dz, b, false, true), b: () => tf.matMul(a, dz, true, false), bias: () => db ?? tf.sum(dz, 0) };
   },
 };
 
@@ -68,7 +73,7 @@ function fusable(args: FusedArgs): boolean {
   if (k !== kb || bias.rank !== 1 || bias.shape[0] !== n || !productOnTsdlGemm(m, k, n)) return false;
   // Outside gradient recording tfjs fuses by itself.
   const backend = tf.getBackend();
-  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 && !!tf.getKernel(DENSE_KERNEL, backend) && !!tf.getKernel(RELU_GRAD_KERNEL, backend);
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0 && !!tf.getKernel(DENSE_KERNEL, backend) && !!tf.getKernel(RELU_BIAS_GRAD_KERNEL, backend);
 }
 
 /** `tf.fused.matMul`, fused in training too where `fusable` says so. */

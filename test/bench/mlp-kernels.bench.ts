@@ -2,8 +2,11 @@
  * The parts of an article-MLP training step that tsdl fused (src/wasm/dropout.ts, dense.ts), at
  * the step's shapes (batch 64), each as tfjs's own ops and as tsdl's kernel, on the same tsdl
  * wasm backend (one thread per core) in interleaved rounds: dropout's forward (mask and
- * multiply; tfjs draws the mask in JavaScript), ReLU's gradient (tfjs: Step, Cast, Multiply), a
- * dense ReLU layer's forward and backward (tfjs: BatchMatMul, Add, Relu and their gradients),
+ * multiply; tfjs draws the mask in JavaScript), ReLU's gradient (tfjs: Step, Cast, Multiply), ReLU's
+ * and the bias's gradient together (tfjs: those and a Sum; tsdl: TsdlReluBiasGrad, what a dense
+ * ReLU layer's backward pass runs), the accuracy count of a batch's [64,10] logits (tfjs: ArgMax,
+ * Casts, Equal, Sum and a read-back; tsdl: `task.countCorrect` in JavaScript), a dense ReLU
+ * layer's forward and backward (tfjs: BatchMatMul, Add, Relu and their gradients),
  * softmax cross-entropy forward and backward on [64,10] logits (loss.ts; tfjs: ~23 small kernels),
  * and what one kernel costs through tfjs's engine when it does no work (a shared `Identity`),
  * plain and while gradients are recorded, and a recorded Multiply with tfjs's saved-input clones
@@ -13,9 +16,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  defaultWasmThreads, installFastDropout, installFusedDense, installFusedLoss, registerWasmVariant, RELU_GRAD_KERNEL, uninstallFastDropout,
+  defaultWasmThreads, installFastDropout, installFusedDense, installFusedLoss, registerWasmVariant, RELU_BIAS_GRAD_KERNEL, RELU_GRAD_KERNEL, uninstallFastDropout,
   uninstallFusedDense, uninstallFusedLoss, installLeanTape, uninstallLeanTape,
 } from "../../src/wasm";
+import { taskFor } from "../../src/train/task";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 
 interface Case {
@@ -63,6 +67,11 @@ async function main(): Promise<void> {
   const dropout = (t: tf.Tensor) => () => tf.dropout(t, 0.5, undefined, seed++);
   const reluGradTfjs = () => tf.tidy(() => tf.mul(dy1, tf.cast(tf.step(h1), "float32")));
   const reluGradTsdl = () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy1, x: h1 }) as tf.Tensor;
+  const reluBiasGradTfjs = () => tf.tidy(() => {
+    const dz = tf.mul(dy1, tf.cast(tf.step(h1), "float32"));
+    return [dz, tf.sum(dz, 0)];
+  });
+  const reluBiasGradTsdl = () => tf.engine().runKernel(RELU_BIAS_GRAD_KERNEL, { dy: dy1, y: h1 }) as tf.Tensor[];
   // Forward and backward of relu(x·W + b) with the gradients for W and b (x is the input).
   const dense = () => tf.variableGrads(() => tf.sum(tf.mul(tf.fused.matMul({ a: x, b: wv, bias: bv, activation: "relu" }), dy1)), [wv, bv]);
   const wv = tf.variable(w, true, "bench-w");
@@ -72,6 +81,12 @@ async function main(): Promise<void> {
   const logits = tf.randomNormal([64, 10], 0, 3, "float32", 7);
   const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => (i * 7) % 10), "int32"), 10).toFloat();
   const loss = () => tf.grad((l: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, l))(logits);
+  // The count `fit` reads each step: the batch's correct predictions.
+  const task = taskFor(tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 10 })] }));
+  const intLabels = tf.tensor1d(Array.from({ length: 64 }, (_, i) => (i * 7) % 10), "int32");
+  let counted = 0;
+  const correctTfjs = () => { counted += task.correct(intLabels, logits).dataSync()[0]; return []; };
+  const correctTsdl = () => { counted += task.countCorrect(intLabels, logits); return []; };
   const chain = 200;
   const emptyPlain = () => tf.tidy(() => {
     let t = h2;
@@ -94,6 +109,8 @@ async function main(): Promise<void> {
     { label: "dropout forward [64,256] (mask + multiply)", reps: 20, bytes: 64 * 256 * 4 * 3, tfjs: () => tfjsOwn(dropout(h1)), tsdl: dropout(h1) },
     { label: "dropout forward [64,128]", reps: 20, bytes: 64 * 128 * 4 * 3, tfjs: () => tfjsOwn(dropout(h2)), tsdl: dropout(h2) },
     { label: "ReLU gradient [64,256]", reps: 50, bytes: 64 * 256 * 4 * 3, tfjs: reluGradTfjs, tsdl: reluGradTsdl },
+    { label: "ReLU + bias gradient [64,256] (dz, db)", reps: 50, bytes: (64 * 256 * 3 + 256) * 4, tfjs: reluBiasGradTfjs, tsdl: reluBiasGradTsdl },
+    { label: "correct predictions of [64,10] logits, read back", reps: 50, tfjs: correctTfjs, tsdl: correctTsdl },
     { label: "dense 784→256 ReLU, forward + backward (dW, db)", reps: 5, flops: denseFlops, tfjs: () => tfjsOwn(dense), tsdl: dense },
     { label: "softmax cross-entropy [64,10], forward + backward", reps: 20, tfjs: () => tfjsOwn(loss), tsdl: loss },
     { label: `an empty kernel (Identity), per call, ${chain} in a row`, reps: 5, tfjs: emptyPlain, tsdl: emptyPlain },
@@ -124,7 +141,8 @@ async function main(): Promise<void> {
       }),
     ),
   );
-  console.log("Bytes: inputs read and outputs written once (dropout: x, mask, y; ReLU gradient: dy, x, dx). Dense: 2 products of 25.7 MFLOP (forward x·W, backward xᵀ·dy).");
+  if (!(counted > 0)) throw new Error(`the accuracy cases counted ${counted} correct predictions`);
+  console.log("Bytes: inputs read and outputs written once (dropout: x, mask, y; ReLU gradient: dy, x, dx; with the bias: and db). Dense: 2 products of 25.7 MFLOP (forward x·W, backward xᵀ·dy).");
   console.log(`${loadLine()} at end`);
 }
 

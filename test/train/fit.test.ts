@@ -110,6 +110,32 @@ test("seeded runs give identical histories; another seed gives another", async (
   tf.dispose([data.x, data.y]);
 });
 
+test("integer labels train bit for bit as the same labels given as one-hot rows; their one-hot rows are made once, not per step", async () => {
+  await initBackend();
+  const data = blobs(160, { seed: 6, spread: 1.2 });
+  const oneHot = tf.tidy(() => tf.oneHot(data.y as tf.Tensor1D, 3).toFloat());
+  const run = async (y: tf.Tensor) => {
+    const model = dl.models.mlp({ inputs: 2, hidden: [12, 8], outputs: 3, dropout: 0.5, seed: 11 });
+    let h: dl.train.History | undefined;
+    const profile = await tf.profile(async () => {
+      h = await dl.train.fit(model, { x: data.x, y }, { epochs: 2, batchSize: 16, seed: 3, learningRate: 0.01, ...quiet });
+    });
+    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    model.dispose();
+    return { figures: h!.epochs.map(({ time: _t, ...rest }) => rest), weights, oneHots: profile.kernels.filter((k) => k.name === "OneHot").length };
+  };
+  assert.equal(data.y.rank, 1);
+  const labels = await run(data.y);
+  const rows = await run(oneHot);
+  assert.deepEqual(labels.figures, rows.figures);
+  labels.weights.forEach((w, i) => assert.deepEqual(Array.from(w), Array.from(rows.weights[i]), `weight ${i}`));
+  assert.ok(labels.figures[1].loss < labels.figures[0].loss, "it trained");
+  // 20 steps: one OneHot for the whole training set (before: one per step); none for given rows.
+  assert.equal(labels.oneHots, 1, "OneHot kernels in a fit on integer labels");
+  assert.equal(rows.oneHots, 0, "OneHot kernels in a fit on one-hot rows");
+  tf.dispose([data.x, data.y, oneHot]);
+});
+
 test("dropout draws a new mask at every step even though each step is seeded", async () => {
   await initBackend();
   // One example, one weight per input, dropout on the input: if the mask repeated at every step,

@@ -1,8 +1,8 @@
 /**
  * The fused dense layer in training (src/wasm/dense.ts): under gradient recording
- * `tf.fused.matMul` with relu or linear runs one `TsdlDense` forward (and TsdlReluGrad backward
- * for relu), and its output and its gradients for a, b and the bias are bit for bit those of
- * tfjs's own ops on wasm and within float32 rounding of `cpu`'s, on odd shapes (batch 1, sizes
+ * `tf.fused.matMul` with relu or linear runs one `TsdlDense` forward (and backward for relu one
+ * TsdlReluBiasGrad: the ReLU mask and the bias gradient together), and its output and its
+ * gradients for a, b and the bias are bit for bit those of tfjs's own ops on wasm and within float32 rounding of `cpu`'s, on odd shapes (batch 1, sizes
  * not a multiple of 4); only the gradients asked for are computed; what it does not cover
  * (transposes, no bias, products on XNNPACK, no gradient recording, other activations) runs
  * tfjs's own code.
@@ -68,7 +68,11 @@ for (const c of cases) {
     const kernels = `kernels: ${profile.kernelNames.join(", ")}`;
     assert.ok(profile.kernelNames.includes("TsdlDense"), `TsdlDense ran (${kernels})`);
     assert.ok(!profile.kernelNames.includes("Relu") && !profile.kernelNames.includes("Add"), `no separate Add or Relu (${kernels})`);
-    assert.equal(profile.kernelNames.includes("TsdlReluGrad"), act === "relu", `TsdlReluGrad for relu only (${kernels})`);
+    assert.equal(profile.kernelNames.includes("TsdlReluBiasGrad"), act === "relu", `TsdlReluBiasGrad for relu only (${kernels})`);
+    // relu: the bias gradient comes out of TsdlReluBiasGrad, so the only Sum is the loss's Σ y·dy.
+    const sums = profile.kernels.filter((k) => k.name === "Sum").length;
+    assert.equal(sums, act === "relu" ? 1 : 2, `Sum kernels: the loss's${act === "relu" ? " only" : " and the bias gradient's"} (${kernels})`);
+    assert.ok(!profile.kernelNames.includes("TsdlReluGrad"), `no separate ReLU gradient (${kernels})`);
     const fused = run(c, data);
     uninstallFusedDense();
     let own: Values[];
