@@ -232,11 +232,11 @@ export interface HeapAllocator {
 export const SPIN_MIN_MS = 0.02;
 
 let directOnHelpers = true;
-let filterGradientOnHelpers = false;
+let filterGradientOnHelpers = true;
 /**
- * Whether the direct filter gradient is split with the helpers too (by output channels; the same
- * bits): off by default, as a helper ran conv 2's dW blocks at half the caller's speed (9.2–9.5
- * ms for both blocks against 4.4–4.6 ms on the caller, also as two channel halves), cause not found.
+ * Bench switch: false, the direct filter gradient runs on the calling thread alone (as before
+ * its split by filter rows × 16 output channels; split by channels alone, conv 2's dW was two
+ * blocks with two threads, and a helper leaving the last block to the caller never got one).
  */
 export function setFilterGradientOnHelpers(on: boolean): void {
   filterGradientOnHelpers = on;

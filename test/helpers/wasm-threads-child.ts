@@ -163,7 +163,7 @@ function differing(a: number[][], b: number[][]): number {
  * five seeded training steps of dl.models.cnn with and without the helper: the same weights.
  */
 async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
-  setFilterGradientOnHelpers(true); // in case a caller switched it off
+  setFilterGradientOnHelpers(true); // the default (parallel.ts), set in case it was switched off
   const cases: { x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: "same" | "valid" }[] = [
     { x: [1, 100, 100, 1], f: [3, 3, 1, 13], stride: 1, pad: "same" },
     { x: [3, 40, 40, 5], f: [3, 3, 5, 16], stride: 1, pad: "valid" },
@@ -224,7 +224,6 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
   const fitHelped = await fit();
   const fitHelperBlocks = runner.helperBlocks - fitBlocks0;
   tf.dispose([xs, ys]);
-  setFilterGradientOnHelpers(false);
   return { directHelperBlocks, directDiffering, directValues: alone.reduce((p, v) => p + v.length, 0), fitDiffering: differing(fitAlone, fitHelped), fitHelperBlocks, fitWeights: fitAlone.length };
 }
 
