@@ -163,9 +163,7 @@ function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: num
   const a = Array.from(ctrl.subarray(DOP + 3, DOP + 17));
   if (op === "dw") {
     // Blocks by filter row and channel block, rows fastest: blocks run at the same time then
-    // write different rows of dw. (Split by channels alone, two threads wrote the two halves of
-    // each tap's row of dw, which tfjs-wasm's allocator puts 32 bytes past a cache line: a line
-    // written by both at every image.)
+    // write different rows of dw.
     const kh = a[8];
     const row = block % kh;
     const j0 = ((block - row) / kh) * per;
