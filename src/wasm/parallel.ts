@@ -34,7 +34,7 @@
  *
  * A direct convolution is split so that every output is still one thread's sum in today's order
  * (the same bits as on one thread): the forward pass and the input gradient by images, the
- * filter gradient by output channels (never by images: adding per-thread partial dW's would
+ * filter gradient by filter rows and output channels (never by images: adding per-thread partial dW's would
  * change the bits); max-pooling and its gradient by images.
  */
 import path from "node:path";
@@ -150,11 +150,32 @@ function runDirect(kernels: DirectConvKernels, op: DirectOp, a: readonly number[
   }
 }
 
+/**
+ * Filter row `row` (ky) of the filter gradient, output channels j0..j1-1: the kernel run with one
+ * filter row, x moved down by `row` rows and dw by `row` rows of the filter. Every output it
+ * writes is the same sum, in the same order, as in the call over all rows.
+ */
+function filterGradientRow(kernels: DirectConvKernels, a: readonly number[], row: number, j0: number, j1: number): void {
+  const [x, dy, dw, n, hp, wp, oh, ow, , kw, sh, sw, o] = a;
+  kernels.filterGradient(x + 4 * row * wp, dy, dw + 4 * row * kw * o, n, hp, wp, oh, ow, 1, kw, sh, sw, o, j0, j1);
+}
+
 /** Block `block` of the direct kernel call posted in `ctrl`. */
 function runDirectBlock(kernels: DirectConvKernels, ctrl: Int32Array, block: number): void {
   const per = ctrl[DOP + 1];
+  const op = DIRECT_OPS[ctrl[DOP]];
+  const a = Array.from(ctrl.subarray(DOP + 3, DOP + 17));
+  if (op === "dw") {
+    // Blocks by filter row and channel block, rows fastest: blocks run at the same time then
+    // write different rows of dw.
+    const kh = a[8];
+    const row = block % kh;
+    const j0 = ((block - row) / kh) * per;
+    filterGradientRow(kernels, a, row, j0, Math.min(j0 + per, ctrl[DOP + 2]));
+    return;
+  }
   const first = block * per;
-  runDirect(kernels, DIRECT_OPS[ctrl[DOP]], Array.from(ctrl.subarray(DOP + 3, DOP + 17)), first, Math.min(per, ctrl[DOP + 2] - first));
+  runDirect(kernels, op, a, first, Math.min(per, ctrl[DOP + 2] - first));
 }
 
 /**
@@ -231,11 +252,11 @@ export interface HeapAllocator {
 export const SPIN_MIN_MS = 0.02;
 
 let directOnHelpers = true;
-let filterGradientOnHelpers = false;
+let filterGradientOnHelpers = true;
 /**
- * Whether the direct filter gradient is split with the helpers too (by output channels; the same
- * bits): off by default, as a helper ran conv 2's dW blocks at half the caller's speed (9.2–9.5
- * ms for both blocks against 4.4–4.6 ms on the caller, also as two channel halves), cause not found.
+ * Bench switch: false, the direct filter gradient runs on the calling thread alone (as before
+ * its split by filter rows × 16 output channels; split by channels alone, conv 2's dW was two
+ * blocks with two threads, and a helper leaving the last block to the caller never got one).
  */
 export function setFilterGradientOnHelpers(on: boolean): void {
   filterGradientOnHelpers = on;
@@ -362,19 +383,16 @@ export class ParallelGemm {
    * A direct convolution (conv-direct.ts), or a 2×2 max-pooling or its gradient (pool.ts, in
    * blocks of images), with the helpers: `args` are the kernel's own (the
    * filter gradient's without its channel range), `flops` its 2·p·k·o. Forward and input gradient
-   * in blocks of images, the filter gradient in blocks of output channels (multiples of 4, of 16
-   * where each thread still gets one); on the calling thread alone, exactly as one call there,
+   * in blocks of images, the filter gradient in blocks of one filter row × 16 output channels;
+   * on the calling thread alone, exactly as one call there,
    * when there are no helpers, the product is small, or it would give fewer than two blocks.
    */
   direct(kernels: DirectConvKernels, op: DirectOp, args: number[], flops: number): void {
     const count = op === "dw" ? args[12] : op === "dx" || op.startsWith("pool2") ? args[3] : args[4]; // o, else n
-    let per: number;
-    if (op === "dw") {
-      per = Math.floor(count / 16) >= this.threads ? 16 * Math.ceil(count / 16 / this.threads) : 4 * Math.ceil(count / 4 / this.threads);
-    } else {
-      per = Math.ceil(count / (4 * this.threads));
-    }
-    const blocks = per > 0 ? Math.ceil(count / per) : 0;
+    // The filter gradient in blocks of one filter row × 16 output channels (the kernel's widest
+    // group), the others in about 4 blocks of images per thread.
+    const per = op === "dw" ? 16 : Math.ceil(count / (4 * this.threads));
+    const blocks = per > 0 ? Math.ceil(count / per) * (op === "dw" ? args[8] : 1) : 0;
     const parallel = flops >= PARALLEL_MIN_FLOPS && directOnHelpers && (op !== "dw" || filterGradientOnHelpers) && this.useHelpers && this.helpers.length > 0 && !(this.alone > 0 && this.callerClaims);
     if (blocks < 2 || !parallel) {
       if (this.alone > 0) this.alone--;

@@ -19,7 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedConv, installFusedDense, installFusedLoss, installLeanTape, registerWasmVariant,
-  setAdamInPlace, setDirectConvolutions, setDirectOnHelpers, setPoolArgmax, uninstallFastDropout, uninstallFusedConv, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
+  setAdamInPlace, setDirectConvolutions, setDirectOnHelpers, setFilterGradientOnHelpers, setPoolArgmax, uninstallFastDropout, uninstallFusedConv, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
 } from "../../src/wasm";
 import { cnn } from "../../src/models";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
@@ -182,6 +182,17 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
       }
     };
     candidates.push({ ...c, run: alone });
+    // Only the filter gradient on the calling thread (before its split by filter rows, parallel.ts).
+    const d = await tfjsCandidate(kind, `${tsdl}, filter gradient on the calling thread only (before)`, "tsdl-wasm", steps(quick ? 30 : 100));
+    const dwAlone = async (n: number) => {
+      setFilterGradientOnHelpers(false);
+      try {
+        return await d.run(n);
+      } finally {
+        setFilterGradientOnHelpers(true);
+      }
+    };
+    candidates.push({ ...d, run: dwAlone });
   }
   // tsdl before issue 14's CNN kernels (conv-direct.ts, conv-fused.ts, pool.ts), same backend.
   if (kind === "cnn") candidates.push(await tfjsCandidate(kind, `${tsdl}, before the direct, fused and pooling CNN kernels`, "tsdl-wasm", steps(quick ? 30 : 100), true, true, false));

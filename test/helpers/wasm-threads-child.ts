@@ -161,19 +161,21 @@ function differing(a: number[][], b: number[][]): number {
 
 /**
  * The direct convolutions (conv-direct.ts) split with the helper thread (parallel.ts): forward,
- * input and filter gradients of odd shapes (batch 1 and 3, 1 and 5 input channels, 5, 6 and 13
- * output channels, stride 2, `same` padding) and 2×2 max-pooling with its gradient (odd sizes) on the calling thread alone, then with every block
+ * input and filter gradients of odd shapes (batch 1 and 3, 1, 5 and 13 input channels, 5, 6, 13 and 20
+ * output channels, stride 2, `same` padding, a 5×2 filter; the filter gradient in blocks of a filter row) and 2×2 max-pooling with its gradient (odd sizes) on the calling thread alone, then with every block
  * on the helper (the caller claims none), then shared: the same bits expected each time. Then
  * five seeded training steps of dl.models.cnn with and without the helper: the same weights.
  */
 async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
-  setFilterGradientOnHelpers(true); // off by default (parallel.ts); its split is tested here all the same
+  setFilterGradientOnHelpers(true); // the default (parallel.ts), set in case it was switched off
   const cases: { x: [number, number, number, number]; f: [number, number, number, number]; stride: number; pad: "same" | "valid" }[] = [
     { x: [1, 100, 100, 1], f: [3, 3, 1, 13], stride: 1, pad: "same" },
     { x: [3, 40, 40, 5], f: [3, 3, 5, 16], stride: 1, pad: "valid" },
     { x: [3, 81, 81, 5], f: [3, 3, 5, 6], stride: 2, pad: "same" },
     { x: [3, 30, 30, 5], f: [3, 3, 5, 5], stride: 1, pad: "same" },
     { x: [2, 30, 30, 16], f: [3, 3, 16, 32], stride: 1, pad: "same" },
+    // 5 filter rows of 2 × 13 = 26 taps, 20 output channels (blocks of 16 and 4): 10 filter-gradient blocks.
+    { x: [2, 40, 41, 13], f: [5, 2, 13, 20], stride: 1, pad: "same" },
   ];
   const pools: [number, number, number, number][] = [[3, 64, 64, 44], [5, 97, 95, 12]];
   const convs = () =>
@@ -226,7 +228,6 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
   const fitHelped = await fit();
   const fitHelperBlocks = runner.helperBlocks - fitBlocks0;
   tf.dispose([xs, ys]);
-  setFilterGradientOnHelpers(false);
   return { directHelperBlocks, directDiffering, directValues: alone.reduce((p, v) => p + v.length, 0), fitDiffering: differing(fitAlone, fitHelped), fitHelperBlocks, fitWeights: fitAlone.length };
 }
 
