@@ -17,7 +17,8 @@ const kernels = bindGemm(data.module, memory);
 // The caller's own module when given (V8 then shares its compiled code), else compiled here.
 const direct = bindDirectConv(data.directModule ?? directConvModule(true), memory);
 const directKernels = () => direct;
-let seen = Atomics.load(ctrl, GEN);
+// From product 0: a product posted while this worker was still starting is joined (its blocks, if any are left).
+let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, GEN, seen);
   seen = Atomics.load(ctrl, GEN);

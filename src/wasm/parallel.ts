@@ -38,6 +38,9 @@
  * change the bits); max-pooling and its gradient by images.
  */
 import path from "node:path";
+// The module's own binding: Node 20's global `performance` is a lazy getter (~35 ns a read),
+// 1% of a training step's samples inside the caller's spin for helpers.
+import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { blockedName, gemmFor, gemmModuleFor, type Epilogue, type GemmKernels } from "./gemm";
 import { directConvModuleFor, type DirectConvKernels } from "./conv-direct";

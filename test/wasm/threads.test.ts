@@ -142,6 +142,34 @@ test("three threads: two pthread workers, both in XNNPACK's pool, and its produc
   assert.ok(got.diff < 1e-3, `the first row of a 520×520 product on 3 threads differs from a JS reference by ${got.diff}`);
 });
 
+test("two threads: a product posted before the helper thread has started is finished by it (the caller claiming no blocks)", () => {
+  const dist = path.join(__dirname, "..", "..", "src");
+  const script = `
+    const tf = require("@tensorflow/tfjs");
+    const { gemmFor, gemmModuleFor } = require(${JSON.stringify(path.join(dist, "wasm", "gemm.js"))});
+    const { ParallelGemm } = require(${JSON.stringify(path.join(dist, "wasm", "parallel.js"))});
+    require(${JSON.stringify(path.join(dist, "backend.js"))}).initBackend().then(() => {
+      const b = tf.backend();
+      const { module, memory } = gemmModuleFor(b);
+      const runner = new ParallelGemm(gemmFor(b), memory, module, 1, { malloc: (n) => b.wasm._malloc(n) >>> 0, free: (p) => b.wasm._free(p) });
+      runner.callerClaims = false; // every block waits for the helper, which is still booting
+      const at = (t) => b.dataIdMap.get(t.dataId).memoryOffset;
+      const [m, k, n] = [64, 256, 128];
+      const a = tf.randomNormal([m, k], 0, 1, "float32", 1), w = tf.randomNormal([k, n], 0, 1, "float32", 2), c = tf.zeros([m, n]);
+      runner.gemm("none", at(a), at(w), at(c), m, k, n, k, n, n, 0);
+      const want = tf.matMul(a, w).dataSync(), got = c.dataSync();
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
+      console.log(JSON.stringify({ helperBlocks: runner.helperBlocks, diff }));
+    });`;
+  const r = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, TSDL_BACKEND: "wasm", TSDL_WASM_THREADS: "2" }, encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.signal, null, `the product never finished: a helper that started after it was posted waited for the next one (killed by ${r.signal}); stderr: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim().split("\n").pop()!) as { helperBlocks: number; diff: number };
+  assert.ok(got.helperBlocks >= 2, `the helper ran ${got.helperBlocks} blocks`);
+  assert.ok(got.diff < 1e-3, `the product differs from tfjs's by ${got.diff}`);
+});
+
 test("one thread: the single-threaded SIMD build", () => {
   const report = runChild("1");
   assert.match(report.line, /^wasm\s+active: WebAssembly \(XNNPACK\): SIMD, threads: 1, tsdl fast matmul$/);
