@@ -172,27 +172,22 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   candidates.push(await tfjsCandidate(kind, `${tsdl}, tfjs's loss, tape and Adam buffers (before)`, "tsdl-wasm", steps(quick ? 30 : 100), true, false));
   // The direct convolutions on the calling thread only (before they were split with the helpers, parallel.ts).
   if (kind === "cnn" && threads > 1) {
-    const c = await tfjsCandidate(kind, `${tsdl}, direct convolutions on the calling thread only (before)`, "tsdl-wasm", steps(quick ? 30 : 100));
-    const alone = async (n: number) => {
-      setDirectOnHelpers(false);
-      try {
-        return await c.run(n);
-      } finally {
-        setDirectOnHelpers(true);
-      }
+    /** A candidate whose rounds run with a parallel.ts switch off. */
+    const switchedOff = async (label: string, set: (on: boolean) => void): Promise<Candidate> => {
+      const c = await tfjsCandidate(kind, label, "tsdl-wasm", steps(quick ? 30 : 100));
+      const run = async (n: number) => {
+        set(false);
+        try {
+          return await c.run(n);
+        } finally {
+          set(true);
+        }
+      };
+      return { ...c, run };
     };
-    candidates.push({ ...c, run: alone });
+    candidates.push(await switchedOff(`${tsdl}, direct convolutions on the calling thread only (before)`, setDirectOnHelpers));
     // Only the filter gradient on the calling thread (before its split by filter rows, parallel.ts).
-    const d = await tfjsCandidate(kind, `${tsdl}, filter gradient on the calling thread only (before)`, "tsdl-wasm", steps(quick ? 30 : 100));
-    const dwAlone = async (n: number) => {
-      setFilterGradientOnHelpers(false);
-      try {
-        return await d.run(n);
-      } finally {
-        setFilterGradientOnHelpers(true);
-      }
-    };
-    candidates.push({ ...d, run: dwAlone });
+    candidates.push(await switchedOff(`${tsdl}, filter gradient on the calling thread only (before)`, setFilterGradientOnHelpers));
   }
   // tsdl before issue 14's CNN kernels (conv-direct.ts, conv-fused.ts, pool.ts), same backend.
   if (kind === "cnn") candidates.push(await tfjsCandidate(kind, `${tsdl}, before the direct, fused and pooling CNN kernels`, "tsdl-wasm", steps(quick ? 30 : 100), true, true, false));

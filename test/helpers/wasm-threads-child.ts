@@ -199,16 +199,7 @@ async function directOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
         return [y, dx].map(bitsOf);
       }),
     ));
-  runner.useHelpers = false;
-  const alone = convs();
-  runner.useHelpers = true;
-  const blocks0 = runner.helperBlocks;
-  runner.callerClaims = false;
-  const onHelper = convs();
-  runner.callerClaims = true;
-  const directHelperBlocks = runner.helperBlocks - blocks0;
-  const shared = convs();
-  const directDiffering = differing(alone, onHelper) + differing(alone, shared);
+  const { alone, differ: directDiffering, helperBlocks: directHelperBlocks } = await threeWays(runner, convs);
 
   // Five steps of a seeded CNN (no dropout: its masks would differ between the two fits).
   const xs = tf.randomUniform([80, 784], 0, 1, "float32", 70);
@@ -252,6 +243,16 @@ async function adamOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
     w.dispose();
     return out;
   };
+  const { alone, differ, helperBlocks } = await threeWays(runner, run);
+  return { adamArrays: alone.length, adamDiffering: differ, adamHelperBlocks: helperBlocks };
+}
+
+/**
+ * `run` (bit patterns out) on the calling thread alone, then with every block on the helper (the
+ * caller claims none), then shared: what it gave alone, the values that differed in the other two,
+ * and the blocks the helper ran when it had them all.
+ */
+async function threeWays(runner: ReturnType<typeof parallelGemmFor>, run: () => number[][] | Promise<number[][]>) {
   runner.useHelpers = false;
   const alone = await run();
   runner.useHelpers = true;
@@ -259,9 +260,9 @@ async function adamOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
   runner.callerClaims = false;
   const onHelper = await run();
   runner.callerClaims = true;
-  const adamHelperBlocks = runner.helperBlocks - blocks0;
+  const helperBlocks = runner.helperBlocks - blocks0;
   const shared = await run();
-  return { adamArrays: alone.length, adamDiffering: differing(alone, onHelper) + differing(alone, shared), adamHelperBlocks };
+  return { alone, differ: differing(alone, onHelper) + differing(alone, shared), helperBlocks };
 }
 
 /**
