@@ -16,7 +16,7 @@
  *   sum_rows(x, out, rows, cols)   out[j] = Σᵢ x[i·cols + j]: a `Sum` over leading axes (a bias
  *       gradient), which tfjs-wasm runs as a full transpose and then a sum
  */
-import { Func, type } from "./emit";
+import { forLoop as countedLoop, Func, type } from "./emit";
 
 const { i32, f32 } = type;
 
@@ -52,14 +52,7 @@ function columns(mode: "im2col" | "col2im"): Func {
   f.get(KW).get(C).mul().i32(2).shl().set(runB);
   f.get(C).i32(2).shl().set(cB);
   f.get(COLS).set(dst);
-  const forLoop = (v: number, limit: number, body: () => void) => {
-    f.i32(0).set(v);
-    f.block().loop();
-    f.get(v).get(limit).geS().brIf(1);
-    body();
-    f.get(v).i32(1).add().set(v).br(0);
-    f.end().end();
-  };
+  const forLoop = (v: number, limit: number, body: () => void) => countedLoop(f, v, () => f.i32(0), limit, 1, body);
   forLoop(b, N, () =>
     forLoop(oy, OH, () =>
       forLoop(ox, OW, () => {
@@ -119,15 +112,7 @@ function maxPoolGrad4(): Func {
   const pos = f.local(type.v128);
   const v = f.local(type.v128);
   const mask = f.local(type.v128);
-  const forLoop = (v_: number, from: () => void, limit: number, step: number, body: () => void) => {
-    from();
-    f.set(v_);
-    f.block().loop();
-    f.get(v_).get(limit).geS().brIf(1);
-    body();
-    f.get(v_).i32(step).add().set(v_).br(0);
-    f.end().end();
-  };
+  const forLoop = (v_: number, from: () => void, limit: number, step: number, body: () => void) => countedLoop(f, v_, from, limit, step, body);
   f.get(C).i32(2).shl().set(cB);
   f.get(DY).set(g);
   forLoop(b, () => f.i32(0), N, 1, () =>
@@ -212,15 +197,7 @@ function maxPoolGrad(): Func {
   const [b, oy, ox, ch, iy, ix, y0, y1, x0, x1, q, pos, g, cB, t] = Array.from({ length: 15 }, () => f.local(i32));
   const best = f.local(f32);
   const v = f.local(f32);
-  const forLoop = (v_: number, from: () => void, limit: number, body: () => void) => {
-    from();
-    f.set(v_);
-    f.block().loop();
-    f.get(v_).get(limit).geS().brIf(1);
-    body();
-    f.get(v_).i32(1).add().set(v_).br(0);
-    f.end().end();
-  };
+  const forLoop = (v_: number, from: () => void, limit: number, body: () => void) => countedLoop(f, v_, from, limit, 1, body);
   f.get(C).i32(2).shl().set(cB);
   f.get(DY).set(g);
   forLoop(b, () => f.i32(0), N, () =>
