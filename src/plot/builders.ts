@@ -202,11 +202,11 @@ export function heatmap(
 
 /** Bin edges and counts for a histogram. */
 export function bin(values: ArrayLike<number>, bins = 30, range?: [number, number]): { edges: number[]; counts: number[] } {
-  if (!(Number.isInteger(bins) && bins > 0)) throw new Error(`plot.histogram: bins must be a positive integer, found ${bins}`);
   return finiteBins(finiteValues(values), bins, range);
 }
 
 function finiteBins(v: Float64Array, bins: number, range?: [number, number]): { edges: number[]; counts: number[] } {
+  if (!(Number.isInteger(bins) && bins > 0)) throw new Error(`plot.histogram: bins must be a positive integer, found ${bins}`);
   const [vmin, vmax] = extent(v);
   const lo = range?.[0] ?? (v.length ? vmin : 0);
   let hi = range?.[1] ?? (v.length ? vmax : 1);
@@ -239,9 +239,7 @@ export function histogram(
   const lines: string[] = [];
   for (const [k, [name]] of sets.entries()) {
     const v = finite[k];
-    const bins = options.bins ?? 30;
-    if (!(Number.isInteger(bins) && bins > 0)) throw new Error(`plot.histogram: bins must be a positive integer, found ${bins}`);
-    const { edges, counts } = finiteBins(v, bins, range);
+    const { edges, counts } = finiteBins(v, options.bins ?? 30, range);
     const w = edges[1] - edges[0];
     data.push({
       type: "bar",
