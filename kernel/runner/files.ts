@@ -42,9 +42,10 @@ export interface RunFilesOptions extends Omit<RunOptions, "cwd" | "progress" | "
   outDir: string;
   /**
    * Start each notebook's kernel while the notebook before it runs, once that one's kernel is
-   * ready, and the second notebook's beside the first's (default true). A kernel start is ~5 s of one core on the quiet 2-core machine, ~10 s
-   * under load, and a notebook's cells mostly leave the second core idle; the waiting kernel uses
-   * no CPU (0.17 CPU s in 10 s, measured). Each notebook still gets a fresh kernel of its own.
+   * ready, and the second notebook's beside the first's (default true). A kernel start is ~5 s
+   * of one core on the quiet 2-core machine, ~10 s under load, and a notebook's cells mostly
+   * leave the second core idle; the waiting kernel uses no CPU (0.17 CPU s in 10 s, measured).
+   * Each notebook still gets a fresh kernel of its own.
    */
   prestart?: boolean;
   html?: boolean;

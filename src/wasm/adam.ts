@@ -67,7 +67,7 @@ const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
   const count = value.shape.reduce((p, d) => p * d, 1);
   // Split with the GEMM's helper threads when large (parallel.ts): the same bits.
-  parallelGemmFor(b as never).adam([
+  parallelGemmFor(b).adam([
     at(value), at(m), at(v), at(gradient), at(outs[0]), at(outs[1]), at(outs[2]), count,
     at(oneMinusAccBeta1), at(oneMinusAccBeta2),
     beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate,
