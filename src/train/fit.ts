@@ -13,7 +13,7 @@ import { History, monitored, type EpochLog, type Monitor } from "./history";
 import { autoReporter, notebookReporter, silentReporter, terminalReporter, type FitReporter } from "./reporter";
 import { taskFor, type LossOption } from "./task";
 import { save } from "./io";
-import { ensureTrainingKernels } from "./kernels";
+import { denseStepFor, ensureTrainingKernels, type DenseStep } from "./kernels";
 import { warnIfUnchosenCpu } from "../backend";
 
 /** The optimizers `fit` knows by name (tfjs's own `tf.train.*`). */
@@ -232,6 +232,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   let started: History | undefined;
   let optimizer: tf.Optimizer | undefined;
   let snapshot: tf.Tensor[] | undefined;
+  let direct: DenseStep | undefined;
   const dropouts = dropoutLayers(model.layers);
   const savedSeeds = dropouts.map((l) => l.seed);
   try {
@@ -290,12 +291,23 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
     // seed on a tfjs Dropout layer would draw the SAME mask at every step.)
     const dropoutRandom = mulberry32((seed ^ 0x5bd1e995) >>> 0);
     const opt = optimizer;
+    // A dense network on softmax cross-entropy: its step as a straight run of tsdl's kernels,
+    // the same ones the general path below runs, without tfjs-layers and the tape around them
+    // (src/wasm/dense-step.ts); undefined elsewhere.
+    direct = typeof (options.loss ?? "auto") === "string" ? denseStepFor(model, vars, task.lossName) : undefined;
 
     // One optimization step. Forward pass and back-propagation first (variableGrads), then the
     // update (applyGradients) only if the loss is finite: a NaN batch leaves the weights as they were.
     const step = (xb: tf.Tensor, yb: tf.Tensor): [number, number] => {
       for (const d of dropouts) d.seed = Math.floor(dropoutRandom() * 2 ** 31);
       return tf.tidy(() => {
+        const fast = direct?.run(xb, yb);
+        if (fast) {
+          const counted: [number, number] = [fast.loss, task.countCorrect(yb, fast.out)];
+          fast.out.dispose();
+          if (Number.isFinite(counted[0])) opt.applyGradients(fast.grads);
+          return counted;
+        }
         let dataLoss: tf.Scalar | undefined;
         let out: tf.Tensor | undefined;
         const { grads } = tf.variableGrads(() => {
@@ -395,6 +407,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
     throw err;
   } finally {
     dropouts.forEach((d, i) => (d.seed = savedSeeds[i]));
+    direct?.dispose();
     tf.dispose(snapshot ?? []);
     tf.dispose(toDispose);
     if (optimizer && ownOptimizer) disposeOptimizer(optimizer);

@@ -4,3 +4,4 @@
  * (`setupFastWasm`); `fit` still calls `ensureTrainingKernels` for a wasm backend set up otherwise.
  */
 export { ensureTrainingKernels } from "../wasm/backprop-filter";
+export { denseStepFor, type DenseStep } from "../wasm/dense-step";
