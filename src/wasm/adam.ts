@@ -37,6 +37,7 @@ interface WasmBackend {
     wasmMemory?: WebAssembly.Memory;
     asm?: { memory?: WebAssembly.Memory };
     tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void };
+    _malloc(bytes: number): number;
   };
   dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; refCount: number } | undefined };
   dataIdNextNumber: number;
@@ -61,21 +62,52 @@ function renew(b: WasmBackend, t: tf.TensorInfo, size: number): void {
  */
 const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { value, m, v, gradient, oneMinusAccBeta1, oneMinusAccBeta2 } = inputs as unknown as Record<string, tf.TensorInfo>;
-  const { beta1, beta2, epsilon, learningRate, inPlace } = attrs as unknown as Record<string, number>;
+  const { inPlace } = attrs as unknown as { inPlace: number };
   const b = backend as unknown as WasmBackend;
   const outs = inPlace ? [value, m, v] : [b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32"), b.makeOutput(value.shape, "float32")];
   const at = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId)!.memoryOffset;
-  const count = value.shape.reduce((p, d) => p * d, 1);
-  // Split with the GEMM's helper threads when large (parallel.ts): the same bits.
-  parallelGemmFor(b).adam([
-    at(value), at(m), at(v), at(gradient), at(outs[0]), at(outs[1]), at(outs[2]), count,
-    at(oneMinusAccBeta1), at(oneMinusAccBeta2),
-    beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate,
-  ]);
+  update(b, [value, m, v, gradient, ...outs].map(at), at(oneMinusAccBeta1), at(oneMinusAccBeta2), attrs as unknown as AdamAttrs, sizeOf(value));
   if (!inPlace) return outs;
-  for (const t of outs) renew(b, t, count);
+  for (const t of outs) renew(b, t, sizeOf(value));
   return [];
 };
+
+let updates = 0;
+
+/** How many weight updates the fused kernel has made, through the engine or in place (for tests). */
+export function fusedAdamUpdates(): number {
+  return updates;
+}
+
+interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+}
+
+const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
+
+/**
+ * The update of `count` elements: value, m, v and gradient at the first four byte offsets of
+ * `at`, the new value, m and v at the last three; 1 − β1ᵗ and 1 − β2ᵗ read from their offsets.
+ * Split with the GEMM's helper threads when large (parallel.ts): the same bits.
+ */
+function update(b: WasmBackend, at: number[], oneMinusAccBeta1: number, oneMinusAccBeta2: number, h: AdamAttrs, count: number): void {
+  updates++;
+  parallelGemmFor(b).adam([
+    ...at, count, oneMinusAccBeta1, oneMinusAccBeta2,
+    h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2, h.epsilon, -h.learningRate,
+  ]);
+}
+
+/** The kernel's in-place update called directly (no engine call: it has no outputs), with 1 − β1ᵗ and 1 − β2ᵗ at `slots`. */
+function updateInPlace(b: WasmBackend, value: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradient: tf.Tensor, slots: number, h: AdamAttrs): void {
+  const at = (t: tf.Tensor) => b.dataIdMap.get(t.dataId)!.memoryOffset;
+  const buffers = [value, m, v];
+  update(b, [...buffers, gradient, ...buffers].map(at), slots, slots + 4, h, value.size);
+  for (const t of buffers) renew(b, t, value.size);
+}
 
 /** The fused Adam kernel, for a backend built on tfjs-backend-wasm. */
 export function adamConfig(backendName = "wasm"): tf.KernelConfig {
@@ -136,15 +168,59 @@ function ownsBuffers(tensors: tf.Tensor[]): boolean {
   return ids.size === tensors.length && tensors.every((t) => b.dataIdMap!.get(t.dataId)?.refCount === 1);
 }
 
-/** tfjs 4.22's AdamOptimizer.applyGradients, with the per-weight update in one kernel. */
+/** A float32 scalar variable's value, read from the wasm heap (no read-back copy); undefined when it is not a plain wasm buffer. */
+function heapScalar(b: Partial<WasmBackend>, t: tf.Tensor): number | undefined {
+  const entry = t.dtype === "float32" && t.size === 1 ? b.dataIdMap?.get(t.dataId) : undefined;
+  return entry ? new Float32Array(memoryOf(b as WasmBackend).buffer, entry.memoryOffset, 1)[0] : undefined;
+}
+
+function memoryOf(b: WasmBackend): WebAssembly.Memory {
+  return (b.wasm.wasmMemory ?? b.wasm.asm?.memory)!;
+}
+
+/**
+ * Sets a scalar variable (accBeta1/2) to `value`: written over its buffer when nothing else
+ * shares it (as the in-place update does), else tfjs's `assign` of a new scalar.
+ */
+function setScalar(b: Partial<WasmBackend>, variable: tf.Variable, value: number): void {
+  const entry = variable.dtype === "float32" && variable.size === 1 ? b.dataIdMap?.get(variable.dataId) : undefined;
+  if (entry && entry.refCount === 1 && inPlaceEnabled) new Float32Array(memoryOf(b as WasmBackend).buffer, entry.memoryOffset, 1)[0] = value;
+  else tf.tidy(() => variable.assign(tf.scalar(value)));
+}
+
+/** Two float32 slots per backend for the step's 1 − β1ᵗ and 1 − β2ᵗ, which the in-place update reads (written each step: no upload, no tensor). */
+const betaSlots = new WeakMap<object, number>();
+function betaSlotsOf(b: WasmBackend): number {
+  let at = betaSlots.get(b);
+  if (at === undefined) {
+    at = b.wasm._malloc(8);
+    betaSlots.set(b, at);
+  }
+  return at;
+}
+
+/**
+ * tfjs 4.22's AdamOptimizer.applyGradients, with the per-weight update in one kernel. Where the
+ * update is in place (the MLP's and CNN's every step) the kernel is called directly, with the two
+ * 1 − βᵗ scalars in a fixed pair of slots and accBeta1/2 read and written on the heap: tfjs's
+ * `tidy`, two read-backs, four scalar uploads and a `runKernel` per weight were about a third of
+ * the update's time on the main thread (profile in the README). The numbers are the same float32
+ * operations (test/wasm/adam.test.ts).
+ */
 function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): void {
   const varNames = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  const b = tf.backend() as unknown as WasmBackend;
+  // tfjs's sub(1, βᵗ) and mul(βᵗ, β) in float32, without their kernels.
+  const accBeta1 = heapScalar(b, opt.accBeta1) ?? opt.accBeta1.dataSync()[0];
+  const accBeta2 = heapScalar(b, opt.accBeta2) ?? opt.accBeta2.dataSync()[0];
+  const slots = betaSlotsOf(b);
+  const slotValues = new Float32Array(memoryOf(b).buffer, slots, 2);
+  slotValues[0] = Math.fround(1 - accBeta1);
+  slotValues[1] = Math.fround(1 - accBeta2);
+  const attrs = { beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon, learningRate: opt.learningRate };
   tf.tidy(() => {
-    // tfjs's sub(1, βᵗ) and mul(βᵗ, β) in float32, without their kernels.
-    const accBeta1 = opt.accBeta1.dataSync()[0];
-    const accBeta2 = opt.accBeta2.dataSync()[0];
-    const oneMinusAccBeta1 = tf.scalar(Math.fround(1 - accBeta1));
-    const oneMinusAccBeta2 = tf.scalar(Math.fround(1 - accBeta2));
+    let scalars: { oneMinusAccBeta1: tf.Scalar; oneMinusAccBeta2: tf.Scalar } | undefined;
+    const betaScalars = () => (scalars ??= { oneMinusAccBeta1: tf.scalar(slotValues[0]), oneMinusAccBeta2: tf.scalar(slotValues[1]) });
     varNames.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       const trainable = false;
@@ -160,14 +236,13 @@ function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): 
       const secondMoment = opt.accumulatedSecondMoment[i].variable;
       const tensors = [value, firstMoment, secondMoment, gradient];
       if (tensors.every((t) => t.dtype === "float32" && t.size === value.size)) {
-        const attrs = { beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.epsilon, learningRate: opt.learningRate };
         if (ownsBuffers([value, firstMoment, secondMoment]) && !tensors.slice(0, 3).some((t) => t.dataId === gradient.dataId)) {
-          tf.engine().runKernel(ADAM_KERNEL, { value, m: firstMoment, v: secondMoment, gradient, oneMinusAccBeta1, oneMinusAccBeta2 }, { ...attrs, inPlace: 1 });
+          updateInPlace(b, value, firstMoment, secondMoment, gradient, slots, attrs);
           return;
         }
         const [newValue, newFirstMoment, newSecondMoment] = tf.engine().runKernel(
           ADAM_KERNEL,
-          { value, m: firstMoment, v: secondMoment, gradient, oneMinusAccBeta1, oneMinusAccBeta2 },
+          { value, m: firstMoment, v: secondMoment, gradient, ...betaScalars() },
           { ...attrs, inPlace: 0 },
         ) as tf.Tensor[];
         firstMoment.assign(newFirstMoment);
@@ -176,6 +251,7 @@ function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): 
         return;
       }
       // Other dtypes: tfjs's own ops.
+      const { oneMinusAccBeta1, oneMinusAccBeta2 } = betaScalars();
       const newFirstMoment = tf.add(tf.mul(firstMoment, opt.beta1), tf.mul(gradient, 1 - opt.beta1));
       const newSecondMoment = tf.add(tf.mul(secondMoment, opt.beta2), tf.mul(tf.square(gradient), 1 - opt.beta2));
       const biasCorrectedFirstMoment = tf.div(newFirstMoment, oneMinusAccBeta1);
@@ -185,8 +261,8 @@ function fusedApplyGradients(opt: AdamInternals, variableGradients: Gradients): 
       const newValue = tf.add(tf.mul(tf.div(biasCorrectedFirstMoment, tf.add(tf.sqrt(biasCorrectedSecondMoment), opt.epsilon)), -opt.learningRate), value);
       value.assign(newValue);
     });
-    opt.accBeta1.assign(tf.scalar(Math.fround(accBeta1 * Math.fround(opt.beta1))));
-    opt.accBeta2.assign(tf.scalar(Math.fround(accBeta2 * Math.fround(opt.beta2))));
   });
+  setScalar(b, opt.accBeta1, Math.fround(accBeta1 * Math.fround(opt.beta1)));
+  setScalar(b, opt.accBeta2, Math.fround(accBeta2 * Math.fround(opt.beta2)));
   opt.incrementIterations();
 }
