@@ -13,7 +13,7 @@ import { History, monitored, type EpochLog, type Monitor } from "./history";
 import { autoReporter, notebookReporter, silentReporter, terminalReporter, type FitReporter } from "./reporter";
 import { taskFor, type LossOption } from "./task";
 import { save } from "./io";
-import { denseStepFor, ensureTrainingKernels, type DenseStep } from "./kernels";
+import { denseStepFor, ensureTrainingKernels, gatherRows, type DenseStep } from "./kernels";
 import { warnIfUnchosenCpu } from "../backend";
 
 /** The optimizers `fit` knows by name (tfjs's own `tf.train.*`). */
@@ -340,9 +340,8 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
       let lastReport = -Infinity;
       for (const idx of batchIndices(n, batchSize, { seed, epoch, shuffle: options.shuffle ?? true })) {
         const [xb, yb] = tf.tidy(() => {
-          const i = tf.tensor1d(idx, "int32");
-          const xg = tf.gather(x, i);
-          return [options.augment ? options.augment(xg) : xg, tf.gather(y, i)];
+          const xg = gatherRows(x, idx);
+          return [options.augment ? options.augment(xg) : xg, gatherRows(y, idx)];
         });
         let l: number;
         let c: number;

@@ -198,3 +198,26 @@ export function indexingConfigs(backendName = "wasm"): tf.KernelConfig[] {
   }
   return kernels.map(([kernelName, kernelFunc]) => ({ kernelName, backendName, kernelFunc }));
 }
+
+/**
+ * `tf.gather(x, rows)` along the first axis, with the row numbers as a JavaScript array: on a
+ * backend with tsdl's `GatherV2` the rows are copied straight into a new tensor, without
+ * uploading the indices, reading them back, and two engine calls (what `fit` did for each batch's
+ * images and labels); elsewhere `tf.gather`. The values are the same copies.
+ */
+export function gatherRows(x: tf.Tensor, rows: ArrayLike<number>): tf.Tensor {
+  const config = tf.getKernel(tf.GatherV2, tf.getBackend());
+  if (config?.kernelFunc !== gatherKernel || x.dtype === "string" || x.rank === 0) {
+    return tf.tidy(() => tf.gather(x, tf.tensor1d(Array.from(rows), "int32")));
+  }
+  const n = x.shape[0];
+  for (let i = 0; i < rows.length; i++) {
+    if (!(Number.isInteger(rows[i]) && rows[i] >= 0 && rows[i] < n)) throw new Error(`gatherRows: the row ${rows[i]} is not in [0, ${n - 1}]`);
+  }
+  const backend = tf.backend() as unknown as WasmBackend;
+  const slice = x.size / Math.max(1, n);
+  const out = backend.makeOutput([rows.length, ...x.shape.slice(1)], x.dtype);
+  const [xs, outs] = heaps(backend, x, out);
+  for (let i = 0; i < rows.length; i++) outs.set(xs.subarray(rows[i] * slice, (rows[i] + 1) * slice), i * slice);
+  return tf.engine().makeTensorFromTensorInfo(out, backend as unknown as tf.KernelBackend);
+}

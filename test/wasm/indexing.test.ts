@@ -7,6 +7,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { indexingConfigs, registerTsdlKernels } from "../../src/wasm";
+import { gatherRows } from "../../src/wasm/indexing";
 
 before(async () => {
   require("@tensorflow/tfjs-backend-wasm");
@@ -88,6 +89,35 @@ test("GatherV2 matches cpu: every axis, 2-D indices, repeated indices, batchDims
 test("GatherV2 rejects an index out of range, naming it", async () => {
   await tf.setBackend("wasm");
   assert.throws(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], "int32")), /index value 3 is not in \[0, 2\]/);
+});
+
+test("gatherRows copies the rows tf.gather gives, with no kernel call on wasm, and checks the rows", async () => {
+  const x = iota(7 * 3 * 2).map((i) => i * 0.25 - 3);
+  const rows = [6, 0, 3, 3, 1];
+  for (const dtype of ["float32", "int32", "bool"] as tf.DataType[]) {
+    const data = dtype === "float32" ? x : x.map((v) => Math.round(v) & 1);
+    for (const s of [[7, 3, 2], [7, 6], [42]]) {
+      const picked = s[0] === 42 ? [41, 0, 17, 17] : rows;
+      await same(`gatherRows ${dtype} [${s}]`, data, s, dtype, (t) => gatherRows(t, picked));
+      await tf.setBackend("wasm");
+      const t = tf.tensor(data, s, dtype);
+      const expected = tf.gather(t, tf.tensor1d(picked, "int32"));
+      const profile = await tf.profile(() => {
+        const got = gatherRows(t, Int32Array.from(picked));
+        assert.deepEqual([...got.dataSync()], [...expected.dataSync()], `gatherRows ${dtype} [${s}] from an Int32Array`);
+        assert.deepEqual(got.shape, expected.shape);
+        got.dispose();
+      });
+      assert.deepEqual(profile.kernels.map((k) => k.name), [], "kernels run by gatherRows on wasm");
+      tf.dispose([t, expected]);
+    }
+  }
+  await tf.setBackend("wasm");
+  const t = tf.ones([3, 2]);
+  assert.throws(() => gatherRows(t, [0, 3]), /the row 3 is not in \[0, 2\]/);
+  assert.throws(() => gatherRows(t, [1.5]), /the row 1.5 is not in \[0, 2\]/);
+  assert.equal(gatherRows(t, []).shape[0], 0);
+  t.dispose();
 });
 
 test("slicing, splitting and gathering never read the whole input back into JavaScript", async () => {
