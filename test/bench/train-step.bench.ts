@@ -3,8 +3,9 @@
  * forward, backward, Adam update, loss read back) of the article MLP and of `dl.models.cnn`, on
  * tfjs `cpu` (MLP only: a CNN step there takes seconds), on `wasm` as tfjs ships it (for the CNN
  * with tsdl's assembled Conv2DBackpropFilter, which it lacks), on tsdl's wasm (tsdl's kernels,
- * one thread per core; what `initBackend()` picks where tfjs-node is absent) and on tsdl's wasm
- * with one thread, and on tsdl's wasm with tfjs's own dropout, ReLU gradient and dense layers
+ * one thread per core; what `initBackend()` picks where tfjs-node is absent), through
+ * `dl.train.fit` on that backend (what the notebooks run: its own step, `fitCandidate`), on tsdl's
+ * wasm with one thread, and on tsdl's wasm with tfjs's own dropout, ReLU gradient and dense layers
  * (tsdl before its fused MLP kernels, a before/after in the same run), and on tsdl's wasm with
  * tfjs's own loss, tape saving and fresh-buffer Adam (before loss.ts, tape.ts and the in-place
  * update: the step's work outside its big kernels, a before/after too); and on PyTorch (Debian's python3-torch) in the same run when it imports, with
@@ -21,7 +22,8 @@ import {
   defaultWasmThreads, ensureTrainingKernels, installFastDropout, installFusedConv, installFusedDense, installFusedLoss, installLeanTape, registerWasmVariant,
   setAdamInPlace, setDirectConvolutions, setDirectOnHelpers, setFilterGradientOnHelpers, setPoolArgmax, uninstallFastDropout, uninstallFusedConv, uninstallFusedDense, uninstallFusedLoss, uninstallLeanTape,
 } from "../../src/wasm";
-import { cnn } from "../../src/models";
+import { cnn, mlp } from "../../src/models";
+import { fit } from "../../src/train";
 import { buildArticleMlp, BATCH, STEPS_PER_EPOCH } from "../helpers/article-mlp";
 import { loadLine, Rounds, table } from "../helpers/bench-util";
 import { loadMnist } from "../helpers/mnist-idx";
@@ -127,6 +129,38 @@ async function tfjsCandidate(kind: Model, label: string, backend: string, steps:
   };
 }
 
+/**
+ * `dl.train.fit`'s own step, what the notebooks run (for the MLP the direct step of
+ * src/wasm/dense-step.ts, for the CNN tfjs-layers and the tape), on the same batches: a round of
+ * n steps is one epoch over the first n batches, in order, with one Adam optimizer kept across
+ * rounds like the compiled models'. It includes what fit adds per step (the gather of each batch
+ * from the epoch's tensor, the accuracy count, a turn of the event loop) and, once per round, the
+ * fit's own set-up (a few ms).
+ */
+async function fitCandidate(kind: Model, label: string, backend: string, steps: number): Promise<Candidate> {
+  await tf.setBackend(backend);
+  const model = kind === "mlp" ? mlp({ seed: 1 }) : cnn({ seed: 1 });
+  const data = loadMnist("train", BATCHES * BATCH);
+  const optimizer = tf.train.adam(0.001);
+  const rows = new Map<number, { x: tf.Tensor; y: tf.Tensor }>();
+  const epoch = async (n: number) => {
+    let d = rows.get(n);
+    if (!d) rows.set(n, (d = { x: data.x.slice(0, n * BATCH), y: data.y.slice(0, n * BATCH) }));
+    await fit(model, d, { epochs: 1, batchSize: BATCH, optimizer, shuffle: false, seed: 1, reporter: "none" });
+  };
+  await epoch(kind === "cnn" ? 10 : BATCHES);
+  return {
+    label,
+    steps,
+    async run(n) {
+      await tf.setBackend(backend);
+      const t = performance.now();
+      await epoch(n);
+      return performance.now() - t;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const quick = process.env.TSDL_QUICK === "1";
   const rounds = Number(process.env.TSDL_BENCH_ROUNDS ?? (quick ? 2 : 5));
@@ -164,6 +198,7 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   if (kind === "mlp") candidates.push(await tfjsCandidate(kind, "tfjs cpu", "cpu", quick ? 1 : 3));
   candidates.push(await tfjsCandidate(kind, kind === "cnn" ? "tfjs wasm as shipped (+ assembled filter gradient)" : "tfjs wasm as shipped", "wasm", steps(quick ? 5 : 15)));
   candidates.push(await tfjsCandidate(kind, tsdl, "tsdl-wasm", steps(quick ? 30 : 100)));
+  candidates.push(await fitCandidate(kind, `${tsdl}, dl.train.fit (what the notebooks run)`, "tsdl-wasm", steps(quick ? 30 : 100)));
   if (threads > 1) candidates.push(await tfjsCandidate(kind, "tsdl wasm (1 thread)", "tsdl-wasm-1", steps(quick ? 30 : 100)));
   // The same backend with tfjs's own dropout, ReLU gradient and dense layers: tsdl before its
   // fused MLP kernels (src/wasm/dropout.ts, dense.ts), for a before/after in one run.
@@ -222,6 +257,7 @@ async function benchModel(kind: Model, rounds: number, quick: boolean, threads: 
   console.log(`${name}: tsdl wasm is ${ratio(shipped, tsdl)}× faster than wasm as shipped${kind === "mlp" ? ` and ${ratio("tfjs cpu", tsdl)}× faster than cpu` : ""}.`);
   if (torchBest) {
     console.log(`${name}: tsdl wasm takes ${ratio(tsdl, torchBest)}× the time of PyTorch's faster setting (${torchBest}); must be ≤ 2, goal ≤ 1.`);
+    console.log(`${name}: in dl.train.fit, ${ratio(`${tsdl}, dl.train.fit (what the notebooks run)`, torchBest)}× (best rounds), ${(results.median(`${tsdl}, dl.train.fit (what the notebooks run)`) / results.median(torchBest)).toFixed(2)}× by the medians.`);
   }
   console.log(`${loadLine()} at end`);
 }
