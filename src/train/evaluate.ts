@@ -92,7 +92,7 @@ export interface Evaluation {
  * the bits against batches of 32. A dense network's passes run their kernels directly
  * (src/wasm/dense-forward.ts), with the same rows per pass and the same bits.
  */
-export function predictBatch(model: tf.LayersModel, xb: tf.Tensor, direct: DenseForward | undefined = denseForwardFor(model)): tf.Tensor {
+export function predictBatch(model: tf.LayersModel, xb: tf.Tensor, direct: DenseForward | null | undefined = denseForwardFor(model)): tf.Tensor {
   const size = Math.max(1, xb.shape[0]);
   const rows = passRows(model, size);
   return direct?.logits(xb, 0, size, rows) ?? (model.predict(xb, { batchSize: rows }) as tf.Tensor);
@@ -110,7 +110,7 @@ function passRows(model: tf.LayersModel, size: number): number {
  * in place; otherwise they are sliced out and go through `predictBatch`.
  */
 function predictRows(model: tf.LayersModel, direct: DenseForward | undefined, x: tf.Tensor, start: number, size: number): tf.Tensor {
-  return direct?.logits(x, start, size, passRows(model, size)) ?? predictBatch(model, x.slice(start, size), undefined);
+  return direct?.logits(x, start, size, passRows(model, size)) ?? predictBatch(model, x.slice(start, size), null);
 }
 
 /** The most rows whose product stays on tsdl's GEMM in every Dense layer (nested models too). */

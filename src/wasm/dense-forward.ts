@@ -113,8 +113,10 @@ export function denseForwardFor(model: tf.LayersModel): DenseForward | undefined
   const logits = (x: tf.Tensor, start: number, rows: number, passRows: number): tf.Tensor | undefined => {
     if (!enabled || tf.getBackend() !== backendName || x.rank !== 2 || x.dtype !== "float32" || x.shape[1] !== k0) return undefined;
     if (!(Number.isInteger(start) && Number.isInteger(rows) && Number.isInteger(passRows)) || start < 0 || rows < 1 || passRows < 1 || start + rows > x.shape[0]) return undefined;
+    // Everything read must be on this backend: its data storage moves data made on another one
+    // when asked for it (as for runKernel), and knows nothing only of disposed tensors.
     const xData = backend.dataIdMap.get(x.dataId);
-    if (!xData) return undefined;
+    if (!xData || layers.some((l) => !backend.dataIdMap.get(l.kernel.dataId) || !backend.dataIdMap.get(l.bias.dataId))) return undefined;
     const tall = Math.min(passRows, rows);
     if (layers.some((l) => !productOnTsdlGemm(tall, l.k, l.n))) return undefined;
 

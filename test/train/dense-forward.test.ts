@@ -156,14 +156,22 @@ test("scoring leaves other layers, activations, models, inputs and backends to m
   }
   assert.equal(denseForwardsRun() - before, 0, "switched off: took the direct pass");
   await tf.setBackend("cpu");
+  let madeOnCpu: tf.LayersModel;
   try {
     before = denseForwardsRun();
     const onCpu = dl.train.evaluate(model, { x, y });
     assert.equal(denseForwardsRun() - before, 0, "cpu backend: took the direct pass");
     assert.equal(onCpu.correct, onWasm.correct);
+    madeOnCpu = withBiases(dl.models.mlp({ inputs: 5, hidden: [6], outputs: 4, seed: 6 }));
   } finally {
     await tf.setBackend("wasm");
   }
+  // Weights still on the cpu backend: the wasm backend's data storage moves them when the direct
+  // pass looks them up, as it does for runKernel, and the numbers are the same.
+  before = denseForwardsRun();
+  assert.deepEqual(dl.train.evaluate(madeOnCpu, { x, y }), onWasm, "the same model made on cpu scores the same on wasm");
+  assert.equal(denseForwardsRun() - before, 1, "weights made on cpu: the direct pass, after the move");
   tf.dispose([x, y]);
   model.dispose();
+  madeOnCpu.dispose();
 });
