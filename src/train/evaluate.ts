@@ -90,7 +90,8 @@ export interface Evaluation {
  * first, so its bits differ. Passes stay below that size (the article's MLP: 668 rows of its
  * 784×256 layer), split evenly (1,000 images: two of 500). test/train/evaluate.test.ts checks
  * the bits against batches of 32. A dense network's passes run their kernels directly
- * (src/wasm/dense-forward.ts), with the same rows per pass and the same bits.
+ * (src/wasm/dense-forward.ts), with the same rows per pass and the same bits; `direct` is that
+ * pass when the caller has it already, null for none.
  */
 export function predictBatch(model: tf.LayersModel, xb: tf.Tensor, direct: DenseForward | null | undefined = denseForwardFor(model)): tf.Tensor {
   const size = Math.max(1, xb.shape[0]);
