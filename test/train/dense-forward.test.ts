@@ -60,6 +60,8 @@ test("scoring's direct dense pass gives model.predict's outputs, losses, counts 
   const models: { what: string; model: () => tf.LayersModel; inputs: number; units: number }[] = [
     { what: "the article's MLP, dropout 0.5", model: () => dl.models.mlp({ inputs: 784, hidden: [256, 128], outputs: 10, dropout: 0.5, seed: 7 }), inputs: 784, units: 10 },
     { what: "the article's MLP, dropout 0", model: () => dl.models.mlp({ inputs: 784, hidden: [256, 128], outputs: 10, dropout: 0, seed: 8 }), inputs: 784, units: 10 },
+    // L2 enters the training loss only; inference and scoring are the same with or without it.
+    { what: "odd widths, L2 regularizers", model: () => dl.models.mlp({ inputs: 13, hidden: [7], outputs: 3, dropout: 0, l2: 0.01, seed: 10 }), inputs: 13, units: 3 },
     { what: "odd widths, linear hidden layers", model: () => dl.models.mlp({ inputs: 13, hidden: [7, 5], outputs: 3, activation: "linear", dropout: 0.2, seed: 9 }), inputs: 13, units: 3 },
   ];
   for (const m of models) {
