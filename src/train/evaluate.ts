@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { taskFor, checkTargets, type LossOption } from "./task";
 import { XNNPACK_MIN_FLOPS, productOnTsdlGemm } from "../wasm/matmul";
+import { denseForwardFor, type DenseForward } from "../wasm/dense-forward";
 
 /** Examples and targets as tensors: x [n, ...] and y [n] integer labels, [n, k] one-hot rows or [n] 0/1 values. */
 export interface TensorData {
@@ -88,13 +89,29 @@ export interface Evaluation {
  * product too large for tsdl's GEMM goes to XNNPACK (src/wasm/matmul.ts), which adds the bias
  * first, so its bits differ. Passes stay below that size (the article's MLP: 668 rows of its
  * 784×256 layer), split evenly (1,000 images: two of 500). test/train/evaluate.test.ts checks
- * the bits against batches of 32.
+ * the bits against batches of 32. A dense network's passes run their kernels directly
+ * (src/wasm/dense-forward.ts), with the same rows per pass and the same bits; `direct` is that
+ * pass when the caller has it already, null for none.
  */
-export function predictBatch(model: tf.LayersModel, xb: tf.Tensor): tf.Tensor {
+export function predictBatch(model: tf.LayersModel, xb: tf.Tensor, direct: DenseForward | null | undefined = denseForwardFor(model)): tf.Tensor {
   const size = Math.max(1, xb.shape[0]);
+  const rows = passRows(model, size);
+  return direct?.logits(xb, 0, size, rows) ?? (model.predict(xb, { batchSize: rows }) as tf.Tensor);
+}
+
+/** Rows per forward pass for a batch of `size` (the last pass may be shorter), as `predictBatch` runs them. */
+function passRows(model: tf.LayersModel, size: number): number {
   const limit = Math.max(32, inferenceRows(model.layers));
   const passes = Math.ceil(size / limit);
-  return model.predict(xb, { batchSize: Math.ceil(size / passes) }) as tf.Tensor;
+  return Math.ceil(size / passes);
+}
+
+/**
+ * The outputs for rows [start, start + size) of `x`: a dense network's direct pass reads them
+ * in place; otherwise they are sliced out and go through `predictBatch`.
+ */
+function predictRows(model: tf.LayersModel, direct: DenseForward | undefined, x: tf.Tensor, start: number, size: number): tf.Tensor {
+  return direct?.logits(x, start, size, passRows(model, size)) ?? predictBatch(model, x.slice(start, size), null);
 }
 
 /** The most rows whose product stays on tsdl's GEMM in every Dense layer (nested models too). */
@@ -122,12 +139,12 @@ export function evaluateTensors(model: tf.LayersModel, x: tf.Tensor, y: tf.Tenso
   const bs = options.batchSize ?? 1000;
   let lossSum = 0;
   let correct = 0;
+  const direct = denseForwardFor(model);
   for (let start = 0; start < n; start += bs) {
     const size = Math.min(bs, n - start);
     const [l, c] = tf.tidy(() => {
-      const xb = x.slice(start, size);
       const yb = y.slice(start, size);
-      const out = predictBatch(model, xb);
+      const out = predictRows(model, direct, x, start, size);
       return [task.loss(yb, out).mul(size).dataSync()[0], task.countCorrect(yb, out)];
     });
     lossSum += l;
@@ -167,9 +184,10 @@ export function predictClasses(model: tf.LayersModel, x: tf.Tensor | TensorSourc
     const n = xs.shape[0];
     const bs = options.batchSize ?? 1000;
     const out = new Int32Array(n);
+    const direct = denseForwardFor(model);
     for (let start = 0; start < n; start += bs) {
       const size = Math.min(bs, n - start);
-      out.set(tf.tidy(() => task.classes(predictBatch(model, xs.slice(start, size))).dataSync() as Int32Array), start);
+      out.set(tf.tidy(() => task.classes(predictRows(model, direct, xs, start, size)).dataSync() as Int32Array), start);
     }
     return out;
   } finally {

@@ -5,7 +5,9 @@
  *   fit, evaluate and predictClasses: seven times); reference: a fresh conversion each call;
  * - `evaluate` of the article's MLP on the 10,000 test images and of the CNN on 2,000 of them;
  *   reference: the same batches of 1,000, each through `model.predict` alone, which cuts it into
- *   tfjs-layers' default batches of 32.
+ *   tfjs-layers' default batches of 32;
+ * - `evaluate` of the MLP with its direct dense pass (src/wasm/dense-forward.ts) switched off:
+ *   the same passes through `model.predict` (reference) against the direct pass (now).
  * Prints the best and median ms per call of each and the ratio reference / now, and checks the
  * numbers are the same to the bit (prints a warning if not). `TSDL_BENCH_ROUNDS` (default 3).
  */
@@ -14,6 +16,7 @@ import { initBackend } from "../../src/backend";
 import * as dl from "../../src";
 import { articleNormalize } from "../../src/data";
 import { taskFor } from "../../src/train/task";
+import { setDenseForward } from "../../src/wasm/dense-forward";
 import { Rounds, loadLine } from "../helpers/bench-util";
 
 /** The conversion as `toTensors` did it before its cache: a lookup table, every call. */
@@ -79,9 +82,16 @@ async function main(): Promise<void> {
       r.add(`evaluate ${name} ${x.shape[0]} now`, t2);
       if (before.loss !== now.loss || before.correct !== now.correct) mismatch += ` ${name}: loss ${before.loss} vs ${now.loss}, correct ${before.correct} vs ${now.correct};`;
     }
+    const was = setDenseForward(false);
+    const [t3, general] = time(() => dl.train.evaluate(models.mlp, { x: testT.x, y: testT.y }));
+    setDenseForward(was);
+    r.add("mlp 10000 direct pass reference", t3);
+    const [t4, direct] = time(() => dl.train.evaluate(models.mlp, { x: testT.x, y: testT.y }));
+    r.add("mlp 10000 direct pass now", t4);
+    if (general.loss !== direct.loss || general.correct !== direct.correct) mismatch += ` mlp direct pass: loss ${general.loss} vs ${direct.loss}, correct ${general.correct} vs ${direct.correct};`;
   }
   console.log(`${"".padEnd(28)} ${"reference ms".padStart(22)} ${"now ms".padStart(22)}   ratio (best)`);
-  for (const what of ["toTensors 60,000", "evaluate mlp 10000", "evaluate cnn 2000"]) {
+  for (const what of ["toTensors 60,000", "evaluate mlp 10000", "evaluate cnn 2000", "mlp 10000 direct pass"]) {
     const ref = `${what} reference`;
     const now = `${what} now`;
     const cell = (l: string) => `${r.best(l).toFixed(0)} best, ${r.median(l).toFixed(0)} median`.padStart(22);

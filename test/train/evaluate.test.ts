@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import * as dl from "../../src";
 import { taskFor } from "../../src/train/task";
+import { setDenseForward } from "../../src/wasm/dense-forward";
 
 const N = 1037; // 1000 + 37, and 32 × 32 + 13
 
@@ -54,6 +55,15 @@ for (const kind of ["mlp", "cnn"] as const) {
     const x = tf.randomUniform([N, 784], -1, 1, "float32", 5);
     const y = tf.tidy(() => tf.randomUniform([N], 0, 10, "float32", 6).floor().toInt());
     const ref = reference(model, x, y);
+    // The MLP scores on the direct dense pass (test/train/dense-forward.test.ts), which calls no
+    // layer: its bits here, then the general path's passes with it switched off.
+    if (kind === "mlp") {
+      const direct = dl.train.evaluate(model, { x, y });
+      assert.equal(direct.loss, ref.loss, "the direct pass: the same loss to the bit");
+      assert.equal(direct.correct, ref.correct);
+      assert.deepEqual(Array.from(dl.train.predictClasses(model, x)), ref.classes);
+    }
+    const wasDirect = setDenseForward(false);
     const seen = watchBatches(model);
     // The MLP's 784×256 product leaves tsdl's GEMM above 668 rows: two passes of 500 per 1000.
     const passes = kind === "mlp" ? [500, 500, 37] : [1000, 37];
@@ -70,6 +80,7 @@ for (const kind of ["mlp", "cnn"] as const) {
     const small = dl.train.evaluate(model, { x, y }, { batchSize: 100 });
     assert.deepEqual(seen, [...new Array(10).fill(100), 37]);
     assert.equal(small.correct, ref.correct);
+    setDenseForward(wasDirect);
     tf.dispose([x, y]);
     model.dispose();
   });
