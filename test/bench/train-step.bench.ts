@@ -117,13 +117,20 @@ async function tfjsCandidate(kind: Model, label: string, backend: string, steps:
   };
   const warmup = backend === "cpu" ? 2 : kind === "cnn" ? 10 : 100;
   for (let i = 0; i < warmup; i++) await step();
+  return timed(label, steps, backend, async (n) => {
+    for (let i = 0; i < n; i++) await step();
+  });
+}
+
+/** A candidate whose round of n steps is `body(n)` on `backend`, timed as a whole. */
+function timed(label: string, steps: number, backend: string, body: (n: number) => Promise<void>): Candidate {
   return {
     label,
     steps,
     async run(n) {
       await tf.setBackend(backend);
       const t = performance.now();
-      for (let i = 0; i < n; i++) await step();
+      await body(n);
       return performance.now() - t;
     },
   };
@@ -149,16 +156,7 @@ async function fitCandidate(kind: Model, label: string, backend: string, steps: 
     await fit(model, d, { epochs: 1, batchSize: BATCH, optimizer, shuffle: false, seed: 1, reporter: "none" });
   };
   await epoch(kind === "cnn" ? 10 : BATCHES);
-  return {
-    label,
-    steps,
-    async run(n) {
-      await tf.setBackend(backend);
-      const t = performance.now();
-      await epoch(n);
-      return performance.now() - t;
-    },
-  };
+  return timed(label, steps, backend, epoch);
 }
 
 async function main(): Promise<void> {
