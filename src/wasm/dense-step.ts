@@ -171,8 +171,9 @@ export function denseStepFor(model: tf.LayersModel, vars: tf.Variable[], lossNam
   const weights = weighted.flatMap((l) => [l.kernel, l.bias]);
   if (weights.length !== vars.length || weights.some((w, i) => w !== vars[i])) return undefined;
   if (weights.some((w) => w.dtype !== "float32") || weighted.some((l) => l.kernel.rank !== (l.kind === "dense" ? 2 : 4))) return undefined;
-  const inputShape = (model.inputs[0]?.shape ?? []).slice(1);
-  if (model.inputs.length !== 1 || !inputShape.every((d) => Number.isInteger(d))) return undefined;
+  if (model.inputs?.length !== 1) return undefined;
+  const inputShape = model.inputs[0].shape.slice(1);
+  if (!inputShape.every((d) => Number.isInteger(d))) return undefined;
   // The first layer with weights: the tape computes no gradient for the input of it or below.
   const firstWeighted = layers.findIndex((l) => l.kind === "dense" || l.kind === "conv");
 
