@@ -469,6 +469,12 @@ export class ParallelGemm {
         Atomics.store(ctrl, SLEEPING, 0);
       }
     }
+    // Every block is done: mark the product's claims exhausted before the caller writes the next
+    // product's slots. Else a helper still in `claim` for this product could read the next one's
+    // block count (written before `post` stores the new CLAIM word), still find this product's
+    // tag, claim block `blocks` and run it with the next product's arguments, which then runs it
+    // again: Adam's in-place update applied twice to a suffix of a weight (seen under load).
+    Atomics.store(ctrl, CLAIM, ((gen & 0x7fff) << 16) | 0xffff);
     this.products++;
     const end = performance.now();
     this.waitMs += end - waitFrom;
