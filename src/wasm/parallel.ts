@@ -218,9 +218,12 @@ export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number, 
   blockedRange(kernels, ep, a, b, c, k, lda, ldb, ldc, bias, packed, transB !== 0, packHere !== 0, i0, Math.min(height, m - i0), j0, Math.min(width, n - j0));
 }
 
+/** The control block's slot with the posted product's block count (written before `post`). */
+export const BLOCKS = P + 11;
+
 /** Claims the next block of product `gen`, or returns -1 when that product has none left. */
 export function claim(ctrl: Int32Array, gen: number, leave = 0): number {
-  const blocks = ctrl[P + 11] - leave;
+  const blocks = ctrl[BLOCKS] - leave;
   for (;;) {
     const word = Atomics.load(ctrl, CLAIM);
     const block = word & 0xffff;

@@ -31,6 +31,7 @@ interface Report {
   adamArrays: number;
   adamDiffering: number;
   adamHelperBlocks: number;
+  staleClaim: number;
   loadedDiffering: number;
   loadedProducts: number;
   loadedHelperBlocks: number;
@@ -116,6 +117,7 @@ test("two threads: Adam's update split with the helper keeps the single-threaded
   assert.equal(report.adamArrays, 3, "the weights, m and v");
   assert.ok(report.adamHelperBlocks >= 3 * 8, `the helper ran ${report.adamHelperBlocks} blocks of 3 updates (8 blocks each)`);
   assert.equal(report.adamDiffering, 0, "values of the weights or moments that differ from the calling thread alone");
+  assert.equal(report.staleClaim, -1, "a helper still claiming for the finished update, once the next product's block count is written, got a block");
 });
 
 test("two threads: Emscripten makes one pthread worker, not the build's 8, and XNNPACK's pool runs on it", () => {
