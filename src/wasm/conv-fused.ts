@@ -108,6 +108,11 @@ export function installFusedConv(): void {
   });
 }
 
+/** Whether `installFusedConv` is in effect (dense-step.ts runs `TsdlConv2DBias` directly only then, as the general path does). */
+export function fusedConvInstalled(): boolean {
+  return installed;
+}
+
 /** Puts back tfjs's own `fused.conv2d` (for tests and benchmarks that compare the two). */
 export function uninstallFusedConv(): void {
   installed = false;

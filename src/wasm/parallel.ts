@@ -47,8 +47,7 @@ import { directConvModuleFor, type DirectConvKernels } from "./conv-direct";
 import { poolSwitch } from "./threadpool";
 
 export const GEN = 0;
-/** The claim word: the product's generation (15 bits) << 16 | its next unclaimed block. */
-export const CLAIM = 1;
+const CLAIM = 1;
 const DONE = 2;
 /** Blocks run by helpers, in total. */
 export const HELPED = 3;
@@ -219,19 +218,8 @@ export function runBlock(kernels: GemmKernels, ctrl: Int32Array, block: number, 
   blockedRange(kernels, ep, a, b, c, k, lda, ldb, ldc, bias, packed, transB !== 0, packHere !== 0, i0, Math.min(height, m - i0), j0, Math.min(width, n - j0));
 }
 
-/** The slot of a product's block count, which `claim` compares the claim word's next block with. */
+/** The control block's slot with the posted product's block count (written before `post`). */
 export const BLOCKS = P + 11;
-
-/**
- * Closes the claims of the products before `gen`, before `gen`'s slots are written: the claim
- * word then names `gen` with no block to claim, until `post` opens it. Without it, a helper
- * still in `claim` for the last product could read the next product's (larger) block count, find
- * the last product's claim word below it and claim a block that does not exist, then run it with
- * the next product's slots half written and count it as done in that product's count.
- */
-export function closeClaims(ctrl: Int32Array, gen: number): void {
-  Atomics.store(ctrl, CLAIM, ((gen & 0x7fff) << 16) | 0xffff);
-}
 
 /** Claims the next block of product `gen`, or returns -1 when that product has none left. */
 export function claim(ctrl: Int32Array, gen: number, leave = 0): number {
@@ -387,7 +375,6 @@ export class ParallelGemm {
     const start = performance.now();
     const ctrl = this.ctrl;
     const gen = ++this.gen;
-    closeClaims(this.ctrl, gen);
     // Row blocks share b's panels: packed once, here, before the helpers start.
     const packHere = !rowSplit;
     if (packed !== 0 && !packHere) {
@@ -421,9 +408,8 @@ export class ParallelGemm {
     this.directKernels = kernels;
     const start = performance.now();
     const gen = ++this.gen;
-    closeClaims(this.ctrl, gen);
     const ctrl = this.ctrl;
-    ctrl[BLOCKS] = blocks;
+    ctrl[P + 11] = blocks;
     ctrl[KIND] = 1;
     ctrl.set([DIRECT_OPS.indexOf(op), per, count, ...args], DOP);
     ctrl[DOP + 17] = this.callerClaims && leaveLast ? 1 : 0;
@@ -448,9 +434,8 @@ export class ParallelGemm {
     const blocks = Math.ceil(count / per);
     const start = performance.now();
     const gen = ++this.gen;
-    closeClaims(this.ctrl, gen);
     const ctrl = this.ctrl;
-    ctrl[BLOCKS] = blocks;
+    ctrl[P + 11] = blocks;
     ctrl[KIND] = 2;
     ctrl.set([0, per, count, ...args.slice(0, 10)], DOP);
     new Float32Array(ctrl.buffer, ADAM_FLOATS * 4, 6).set(args.slice(10, 16));
@@ -487,6 +472,12 @@ export class ParallelGemm {
         Atomics.store(ctrl, SLEEPING, 0);
       }
     }
+    // Every block is done: mark the product's claims exhausted before the caller writes the next
+    // product's slots. Else a helper still in `claim` for this product could read the next one's
+    // block count (written before `post` stores the new CLAIM word), still find this product's
+    // tag, claim block `blocks` and run it with the next product's arguments, which then runs it
+    // again: Adam's in-place update applied twice to a suffix of a weight (seen under load).
+    Atomics.store(ctrl, CLAIM, ((gen & 0x7fff) << 16) | 0xffff);
     this.products++;
     const end = performance.now();
     this.waitMs += end - waitFrom;

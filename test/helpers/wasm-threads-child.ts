@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/backend";
 import { poolSwitch } from "../../src/wasm/threadpool";
-import { parallelGemmFor, type EpilogueName } from "../../src/wasm/parallel";
+import { BLOCKS, claim, parallelGemmFor, type EpilogueName } from "../../src/wasm/parallel";
 import { gemmFor } from "../../src/wasm/gemm";
 import { spawn } from "node:child_process";
 import { cnn } from "../../src/models";
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   const onWasmDirect = convAll();
   const direct = await directOnHelper(runner);
   const adam = await adamOnHelper(runner);
+  const staleClaim = claimAfterProduct(runner);
   // The article MLP's first layer in training (dropout, fused dense ReLU and their gradients,
   // dropout.ts and dense.ts) with every GEMM block on the helper, against tfjs's own dropout and
   // unfused dense layer: the same bits expected.
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     line, threads: pool?.threads ?? null, workers, poolRunsSmall, poolRunsLarge: poolRuns - poolRunsSmall, small, large,
     gemmThreads: runner.threads, helperBlocks: runner.helperBlocks, helped, convHelperBlocks, convDiff, denseHelperBlocks, denseDiffering, handlers,
-    ...loaded, ...direct, ...adam,
+    ...loaded, ...direct, ...adam, staleClaim,
   }));
 }
 
@@ -245,6 +246,22 @@ async function adamOnHelper(runner: ReturnType<typeof parallelGemmFor>) {
   };
   const { alone, differ, helperBlocks } = await threeWays(runner, run);
   return { adamArrays: alone.length, adamDiffering: differ, adamHelperBlocks: helperBlocks };
+}
+
+/**
+ * What a helper still claiming for the product just finished gets once the caller has written
+ * the next product's larger block count (before posting it): -1 expected. A block claimed then
+ * ran with the next product's arguments, and again in that product (Adam's update twice).
+ */
+function claimAfterProduct(runner: ReturnType<typeof parallelGemmFor>): number {
+  const { ctrl, gen } = runner as unknown as { ctrl: Int32Array; gen: number };
+  const blocks = ctrl[BLOCKS];
+  ctrl[BLOCKS] = blocks + 8;
+  try {
+    return claim(ctrl, gen);
+  } finally {
+    ctrl[BLOCKS] = blocks;
+  }
 }
 
 /**

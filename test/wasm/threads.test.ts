@@ -9,7 +9,6 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { findGlobalPointer } from "../../src/wasm/threadpool";
-import { BLOCKS, CLAIM, claim, closeClaims } from "../../src/wasm/parallel";
 
 const child = path.join(__dirname, "..", "helpers", "wasm-threads-child.js");
 
@@ -32,6 +31,7 @@ interface Report {
   adamArrays: number;
   adamDiffering: number;
   adamHelperBlocks: number;
+  staleClaim: number;
   loadedDiffering: number;
   loadedProducts: number;
   loadedHelperBlocks: number;
@@ -117,6 +117,7 @@ test("two threads: Adam's update split with the helper keeps the single-threaded
   assert.equal(report.adamArrays, 3, "the weights, m and v");
   assert.ok(report.adamHelperBlocks >= 3 * 8, `the helper ran ${report.adamHelperBlocks} blocks of 3 updates (8 blocks each)`);
   assert.equal(report.adamDiffering, 0, "values of the weights or moments that differ from the calling thread alone");
+  assert.equal(report.staleClaim, -1, "a helper still claiming for the finished update, once the next product's block count is written, got a block");
 });
 
 test("two threads: Emscripten makes one pthread worker, not the build's 8, and XNNPACK's pool runs on it", () => {
@@ -192,24 +193,4 @@ test("the thread pool global is found in the threaded binary and nowhere else", 
 test("starting either build leaves no process-wide error handlers behind", () => {
   assert.equal(runChild("2").handlers, 0, "the threaded build left uncaughtException/unhandledRejection handlers");
   assert.equal(runChild("1").handlers, 0, "the single-threaded build left uncaughtException/unhandledRejection handlers");
-});
-
-test("a helper late for a product claims no block once the next product is being set up", () => {
-  // The claim protocol alone, on one thread: product 1 with 2 blocks, both claimed.
-  const ctrl = new Int32Array(new SharedArrayBuffer(64 * 4));
-  ctrl[BLOCKS] = 2;
-  Atomics.store(ctrl, CLAIM, 1 << 16);
-  assert.deepEqual([claim(ctrl, 1), claim(ctrl, 1), claim(ctrl, 1)], [0, 1, -1]);
-  // The caller sets up product 2 (5 blocks), as ParallelGemm does: claims closed first, then
-  // the block count written. A helper still in claim() for product 1 must get nothing.
-  closeClaims(ctrl, 2);
-  ctrl[BLOCKS] = 5;
-  assert.equal(claim(ctrl, 1), -1, "a block of product 1 claimed after it was done");
-  assert.equal(claim(ctrl, 2), -1, "a block of product 2 claimed before post opened it");
-  // Without closing, the old claim word is below the new count: the block that does not exist.
-  const unclosed = new Int32Array(new SharedArrayBuffer(64 * 4));
-  unclosed[BLOCKS] = 2;
-  Atomics.store(unclosed, CLAIM, (1 << 16) | 2);
-  unclosed[BLOCKS] = 5;
-  assert.equal(claim(unclosed, 1), 2, "the race closeClaims prevents");
 });
