@@ -15,6 +15,7 @@ import * as dl from "../../src";
 import { denseStepsRun, setDenseStep } from "../../src/wasm/dense-step";
 import { installFusedConv, uninstallFusedConv } from "../../src/wasm";
 import { randn } from "../helpers/compare-backends";
+import { bothWays, trainWith, type Run } from "../helpers/direct-step";
 
 const rand = randn(20261203);
 
@@ -26,31 +27,9 @@ function images(n: number, shape: [number, number, number], classes: number, fla
   return { x: flat ? tf.tensor2d(x, [n, size]) : tf.tensor4d(x, [n, ...shape]), y: tf.tensor1d(labels, "int32") };
 }
 
-interface Run {
-  loss: number[];
-  accuracy: number[];
-  weights: Float32Array[];
-  direct: number;
-}
-
-async function train(direct: boolean, makeModel: () => tf.LayersModel, d: { x: tf.Tensor; y: tf.Tensor }, options: dl.train.FitOptions): Promise<Run> {
-  const was = setDenseStep(direct);
-  const model = makeModel();
-  const before = denseStepsRun();
-  try {
-    const h = await dl.train.fit(model, d, { epochs: 2, batchSize: 16, seed: 7, reporter: "none", ...options });
-    return { loss: h.loss, accuracy: h.accuracy, weights: model.getWeights().map((w) => w.dataSync() as Float32Array), direct: denseStepsRun() - before };
-  } finally {
-    model.dispose();
-    setDenseStep(was);
-  }
-}
-
-function bits(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("hex");
-}
-
-const wasmBuffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+/** `trainWith` for 2 epochs, seed 7. */
+const train = (direct: boolean, makeModel: () => tf.LayersModel, d: { x: tf.Tensor; y: tf.Tensor }, options: dl.train.FitOptions): Promise<Run> =>
+  trainWith(direct, makeModel, d, { epochs: 2, seed: 7, ...options });
 
 /**
  * [9, 11, 3] images: conv 5 filters 3×3 stride 2 'same' relu → [5, 6, 5], max-pool 2×2 stride 1
@@ -90,18 +69,9 @@ test("fit's direct step trains a CNN bit for bit as the general path, with nothi
   ];
   for (const c of cases) {
     const d = c.data();
-    const tensors = tf.memory().numTensors;
-    const buffers = wasmBuffers();
-    const fast = await train(true, c.model, d, c.options);
-    assert.equal(tf.memory().numTensors, tensors, `${c.what}: tensors left by the direct step`);
-    assert.equal(wasmBuffers(), buffers, `${c.what}: wasm buffers left by the direct step`);
-    const general = await train(false, c.model, d, c.options);
+    const fast = await bothWays(c.what, (direct) => train(direct, c.model, d, c.options));
     assert.equal(fast.direct, c.steps, `${c.what}: steps the direct way`);
-    assert.equal(general.direct, 0, `${c.what}: the general path took the direct step`);
-    assert.deepEqual(fast.loss, general.loss, `${c.what}: losses`);
-    assert.deepEqual(fast.accuracy, general.accuracy, `${c.what}: accuracies`);
     assert.ok(fast.loss.every(Number.isFinite) && fast.loss[fast.loss.length - 1] !== fast.loss[0], `${c.what}: losses ${fast.loss.join(" → ")}`);
-    fast.weights.forEach((w, i) => assert.equal(bits(w), bits(general.weights[i]), `${c.what}: weight ${i}`));
     tf.dispose([d.x, d.y]);
   }
 });

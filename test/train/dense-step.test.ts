@@ -12,6 +12,7 @@ import { initBackend } from "../../src/backend";
 import * as dl from "../../src";
 import { denseStepsRun, setDenseStep } from "../../src/wasm/dense-step";
 import { randn } from "../helpers/compare-backends";
+import { bits, bothWays, trainWith, wasmBuffers, type Run } from "../helpers/direct-step";
 
 const rand = randn(20261202);
 
@@ -23,31 +24,9 @@ function data(oneHot: boolean): { x: tf.Tensor; y: tf.Tensor } {
   return { x: tf.tensor2d(x, [100, 20]), y: oneHot ? tf.tidy(() => tf.oneHot(y, 5).toFloat()) : y };
 }
 
-interface Run {
-  loss: number[];
-  accuracy: number[];
-  weights: Float32Array[];
-  direct: number;
-}
-
-async function train(direct: boolean, makeModel: () => tf.LayersModel, d: { x: tf.Tensor; y: tf.Tensor }, options: dl.train.FitOptions): Promise<Run> {
-  const was = setDenseStep(direct);
-  const model = makeModel();
-  const before = denseStepsRun();
-  try {
-    const h = await dl.train.fit(model, d, { epochs: 3, batchSize: 16, seed: 5, reporter: "none", ...options });
-    return { loss: h.loss, accuracy: h.accuracy, weights: model.getWeights().map((w) => w.dataSync() as Float32Array), direct: denseStepsRun() - before };
-  } finally {
-    model.dispose();
-    setDenseStep(was);
-  }
-}
-
-function bits(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("hex");
-}
-
-const wasmBuffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+/** `trainWith` for 3 epochs, seed 5. */
+const train = (direct: boolean, makeModel: () => tf.LayersModel, d: { x: tf.Tensor; y: tf.Tensor }, options: dl.train.FitOptions): Promise<Run> =>
+  trainWith(direct, makeModel, d, { epochs: 3, seed: 5, ...options });
 
 test("fit's direct dense step trains bit for bit as the general path, with nothing left behind", async () => {
   await initBackend();
@@ -59,19 +38,10 @@ test("fit's direct dense step trains bit for bit as the general path, with nothi
   ];
   for (const c of cases) {
     const d = data(c.oneHot);
-    const tensors = tf.memory().numTensors;
-    const buffers = wasmBuffers();
-    const fast = await train(true, c.model, d, c.options);
-    assert.equal(tf.memory().numTensors, tensors, `${c.what}: tensors left by the direct step`);
-    assert.equal(wasmBuffers(), buffers, `${c.what}: wasm buffers left by the direct step`);
-    const general = await train(false, c.model, d, c.options);
+    const fast = await bothWays(c.what, (direct) => train(direct, c.model, d, c.options));
     // 100 examples in batches of 16: 7 steps an epoch, the last of 4 rows.
     assert.equal(fast.direct, 21, `${c.what}: steps the direct way`);
-    assert.equal(general.direct, 0, `${c.what}: the general path took the direct step`);
-    assert.deepEqual(fast.loss, general.loss, `${c.what}: losses`);
-    assert.deepEqual(fast.accuracy, general.accuracy, `${c.what}: accuracies`);
     assert.ok(fast.loss[2] < fast.loss[0], `${c.what}: the loss should fall, found ${fast.loss.join(" → ")}`);
-    fast.weights.forEach((w, i) => assert.equal(bits(w), bits(general.weights[i]), `${c.what}: weight ${i}`));
     tf.dispose([d.x, d.y]);
   }
 });
