@@ -27,7 +27,11 @@
  * operations, and uploaded instead of being four scalar kernels with four scalar uploads.
  */
 import * as tf from "@tensorflow/tfjs";
+import { gemmModuleFor } from "./gemm";
 import { parallelGemmFor } from "./parallel";
+
+/** The backend's memory, as its GEMM kernels were bound to it (gemm.ts). */
+const memoryOf = (b: WasmBackend): WebAssembly.Memory => gemmModuleFor(b).memory;
 
 /** The fused update's kernel name. */
 export const ADAM_KERNEL = "TsdlAdamUpdate";
@@ -172,10 +176,6 @@ function ownsBuffers(tensors: tf.Tensor[]): boolean {
 function heapScalar(b: Partial<WasmBackend>, t: tf.Tensor): number | undefined {
   const entry = t.dtype === "float32" && t.size === 1 ? b.dataIdMap?.get(t.dataId) : undefined;
   return entry ? new Float32Array(memoryOf(b as WasmBackend).buffer, entry.memoryOffset, 1)[0] : undefined;
-}
-
-function memoryOf(b: WasmBackend): WebAssembly.Memory {
-  return (b.wasm.wasmMemory ?? b.wasm.asm?.memory)!;
 }
 
 /**

@@ -21,6 +21,7 @@
  * the caller runs `model.predict`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { gemmModuleFor } from "./gemm";
 import { productOnTsdlGemm } from "./matmul";
 
 interface WasmBackend {
@@ -147,7 +148,7 @@ export function denseForwardFor(model: tf.LayersModel): DenseForward | undefined
         const src = backend.dataIdMap.get(h.dataId)!.memoryOffset;
         const dst = backend.dataIdMap.get(out.dataId)!.memoryOffset + 4 * from * units;
         // (The memory's buffer taken after every allocation: one may have grown it.)
-        new Uint8Array((backend.wasm.wasmMemory ?? backend.wasm.asm!.memory!).buffer).copyWithin(dst, src, src + 4 * m * units);
+        new Uint8Array(gemmModuleFor(backend).memory.buffer).copyWithin(dst, src, src + 4 * m * units);
         backend.disposeData(h.dataId);
         h = undefined;
         passesRun++;

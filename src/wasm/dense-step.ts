@@ -42,6 +42,7 @@ import { fusedConvInstalled } from "./conv-fused";
 import { DENSE_KERNEL } from "./dense";
 import { DROPOUT_MASK_KERNEL, aleaState } from "./dropout";
 import { SOFTMAX_CE_GRAD_KERNEL, SOFTMAX_CE_KERNEL } from "./loss";
+import { gemmModuleFor } from "./gemm";
 import { productOnTsdlGemm } from "./matmul";
 
 interface WasmBackend {
@@ -61,7 +62,7 @@ type StepLayer =
   | { kind: "dense"; kernel: tf.Variable; bias: tf.Variable; activation: "relu" | "linear" }
   | { kind: "conv"; kernel: tf.Variable; bias: tf.Variable; activation: "relu" | "linear"; strides: [number, number]; pad: Pad }
   | { kind: "dropout"; layer: { seed?: number; rate: number } }
-  | { kind: "pool"; filterSize: [number, number]; strides: [number, number]; pad: Pad }
+  | { kind: "pool"; attrs: { filterSize: [number, number]; strides: [number, number]; pad: Pad; dimRoundingMode: undefined } }
   | { kind: "reshape"; shape: number[] };
 
 /** What one step returns: the batch's mean loss, the logits and the gradients by variable name. */
@@ -141,7 +142,8 @@ function stepLayers(model: tf.LayersModel): StepLayer[] | undefined {
       const filterSize = pair(c.poolSize);
       const strides = pair(c.strides);
       if ((c.dataFormat ?? "channelsLast") !== "channelsLast" || !filterSize || !strides || (c.padding !== "valid" && c.padding !== "same")) return undefined;
-      layers.push({ kind: "pool", filterSize, strides, pad: c.padding });
+      // `tf.maxPool`'s attributes, for MaxPool and MaxPoolGrad alike.
+      layers.push({ kind: "pool", attrs: { filterSize, strides, pad: c.padding, dimRoundingMode: undefined } });
     } else if (name === "Flatten" || name === "Reshape") {
       // A Flatten of channels-first images transposes first; a channels-last one only reshapes.
       const shape = knownShape(l);
@@ -183,7 +185,6 @@ export function denseStepFor(model: tf.LayersModel, vars: tf.Variable[], lossNam
   const call = (name: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}) =>
     funcs.get(name)!({ inputs: inputs as unknown as tf.NamedTensorInfoMap, backend: kernelArgsBackend, attrs: attrs as tf.NamedAttrMap });
   const one = tf.scalar(1);
-  const memory = () => (backend.wasm.wasmMemory ?? backend.wasm.asm?.memory)!;
   const engineState = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
   /** A kernel call while the engine counts as recording gradients, as `MaxPool` runs in the general path (conv.ts keeps its argmax only then). */
   const recorded = <T>(f: () => T): T => {
@@ -217,9 +218,8 @@ export function denseStepFor(model: tf.LayersModel, vars: tf.Variable[], lossNam
           const attrs: ConvBiasAttrs = { strides: l.strides, pad: l.pad, dimRoundingMode: undefined, activation: l.activation };
           h = keep(call(CONV_BIAS_KERNEL, { x: h, filter: l.kernel, bias: l.bias }, attrs as unknown as Record<string, unknown>) as tf.TensorInfo);
         } else if (l.kind === "pool") {
-          const attrs = { filterSize: l.filterSize, strides: l.strides, pad: l.pad, dimRoundingMode: undefined };
           const x = h;
-          h = keep(recorded(() => call(tf.MaxPool, { x }, attrs) as tf.TensorInfo));
+          h = keep(recorded(() => call(tf.MaxPool, { x }, l.attrs) as tf.TensorInfo));
         } else if (l.kind === "reshape") {
           h = { dataId: h.dataId, shape: [rows, ...l.shape], dtype: h.dtype };
         } else {
@@ -233,7 +233,7 @@ export function denseStepFor(model: tf.LayersModel, vars: tf.Variable[], lossNam
       }
       const logits = h;
       const lossInfo = keep(call(SOFTMAX_CE_KERNEL, { labels: yb, logits }) as tf.TensorInfo);
-      const loss = new Float32Array(memory().buffer, backend.dataIdMap.get(lossInfo.dataId)!.memoryOffset, 1)[0];
+      const loss = new Float32Array(gemmModuleFor(backend).memory.buffer, backend.dataIdMap.get(lossInfo.dataId)!.memoryOffset, 1)[0];
 
       // Backward, from the loss's gradient 1, down to the first layer with weights.
       let g = keep(call(SOFTMAX_CE_GRAD_KERNEL, { dy: one, labels: yb, logits }, { of: "logits" }) as tf.TensorInfo);
@@ -250,8 +250,7 @@ export function denseStepFor(model: tf.LayersModel, vars: tf.Variable[], lossNam
           continue;
         }
         if (l.kind === "pool") {
-          const attrs = { filterSize: l.filterSize, strides: l.strides, pad: l.pad, dimRoundingMode: undefined };
-          g = keep(call(tf.MaxPoolGrad, { dy: g, input: s.input, output: s.output }, attrs) as tf.TensorInfo);
+          g = keep(call(tf.MaxPoolGrad, { dy: g, input: s.input, output: s.output }, l.attrs) as tf.TensorInfo);
           continue;
         }
         let dz = g;
